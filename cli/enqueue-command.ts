@@ -1,0 +1,64 @@
+import { Command } from "commander";
+import { enqueueCancels, validPriority } from "../jobs/enqueue.js";
+import { parseConfig, readEnvironment } from "../shared/config.js";
+import { UsageError } from "../shared/errors.js";
+import { isGuid } from "../shared/guid.js";
+import { openQueue } from "../shared/queues.js";
+import { connectRedis } from "../shared/redis.js";
+
+export function enqueueCommand(env: NodeJS.ProcessEnv): Command {
+  return new Command("enqueue")
+    .description("Enqueue one cancel job per machine action id (all or nothing).")
+    .argument("<machineActionId...>", "machine action ids (GUIDs)")
+    .requiredOption("--comment <text>", "cancellation comment sent to Defender (1..1000 characters)")
+    .option("--tenant <id>", "tenant GUID (default: AZURE_TENANT_ID)")
+    .option("--correlation-id <s>", "correlation id carried to the result")
+    .option("--requested-by <s>", "who asked, carried to the result")
+    .option("--priority <n>", "BullMQ priority 1..2097151 (default: none, taken first)")
+    .option("--json", "print one JSON object per action")
+    .action(async (ids: string[], opts: Record<string, string | boolean | undefined>) => {
+      const config = parseConfig(readEnvironment(env, process.cwd()));
+      const priority = opts.priority === undefined ? undefined : Number(opts.priority);
+      if (priority !== undefined && !(/^\d+$/.test(String(opts.priority)) && validPriority(priority)))
+        throw new UsageError(
+          `--priority ${JSON.stringify(opts.priority)} must be a whole number from 1 to 2097151.`,
+        );
+      if (opts.tenant !== undefined && !isGuid(String(opts.tenant)))
+        throw new UsageError(`--tenant ${JSON.stringify(opts.tenant)} must be a tenant GUID.`);
+      const comment = String(opts.comment);
+      if (comment.trim() === "" || comment.length > 1000)
+        throw new UsageError("--comment must hold 1 to 1000 characters.");
+      const requests = ids.map((machineActionId) => ({
+        machineActionId,
+        comment,
+        tenantId: opts.tenant as string | undefined,
+        correlationId: opts.correlationId as string | undefined,
+        requestedBy: opts.requestedBy as string | undefined,
+      }));
+      const badIds = ids.filter((id) => !isGuid(id));
+      if (badIds.length > 0)
+        throw new UsageError(
+          `Nothing was enqueued: ${badIds.map((id) => JSON.stringify(id)).join(", ")} ${badIds.length === 1 ? "is not a" : "are not"} machine action GUID${badIds.length === 1 ? "" : "s"}.`,
+        );
+      const connection = await connectRedis(config.redisUrl);
+      const queue = openQueue(config.cancelQueue, connection, config);
+      try {
+        const enqueued = await enqueueCancels(queue, requests, {
+          defaultTenantId: config.tenantId,
+          priority,
+          resultRetentionMs: config.resultRetentionMs,
+        });
+        for (const e of enqueued) {
+          const status = e.added ? "added" : "already_queued";
+          process.stdout.write(
+            opts.json
+              ? `${JSON.stringify({ ...e, status })}\n`
+              : `${e.jobId}\t${e.added ? "added" : "already queued"}\t${e.machineActionId}\n`,
+          );
+        }
+      } finally {
+        await queue.close();
+        connection.disconnect();
+      }
+    });
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from "commander";
+import { OperationalError, UsageError } from "../shared/errors.js";
+import { enqueueCommand } from "./enqueue-command.js";
+import { workerCommand } from "./worker-command.js";
+
+/** The edge: the only place that reads process.env and decides exit codes. */
+const env = { ...process.env };
+
+const program = new Command("mde-cancel")
+  .description("Cancel Microsoft Defender for Endpoint machine actions through a Redis queue.")
+  .showHelpAfterError("(run mde-cancel --help for usage)")
+  .exitOverride();
+for (const command of [workerCommand(env), enqueueCommand(env)]) {
+  // Commander exits 1 on a usage error; the contract says 2, so every command throws instead.
+  program.addCommand(command.exitOverride().showHelpAfterError("(run mde-cancel --help for usage)"));
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  process.exitCode = exitCodeFor(err);
+}
+
+function exitCodeFor(err: unknown): number {
+  if (err instanceof CommanderError) {
+    // Commander has printed its message already; help and version are not errors.
+    return err.exitCode === 0 ? 0 : 2;
+  }
+  const debug = (env.LOG_LEVEL ?? "").toLowerCase() === "debug";
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof UsageError || err instanceof OperationalError) {
+    process.stderr.write(`mde-cancel: ${message}\n`);
+    if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
+    return err.exitCode;
+  }
+  process.stderr.write(`mde-cancel: unexpected error: ${message}\n`);
+  if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  return 1;
+}

@@ -1,0 +1,88 @@
+import type { Queue } from "bullmq";
+import { type CancelJob, type CancelRequest, cancelJobSchema } from "../shared/contract.js";
+import { UsageError } from "../shared/errors.js";
+import { CANCEL_JOB_NAME, deduplicationId, newJobId, retentionOptions } from "../shared/queues.js";
+
+export interface EnqueueOptions {
+  /** The tenant of requests that name none (AZURE_TENANT_ID). */
+  defaultTenantId?: string;
+  /** BullMQ priority, 1 (highest of the prioritized) .. 2097151; none = taken before any prioritized job. */
+  priority?: number;
+  resultRetentionMs: number;
+}
+
+export interface Enqueued {
+  machineActionId: string;
+  tenantId: string;
+  jobId: string;
+  /** false: a job for this action was already waiting, delayed or active; that job is reported. */
+  added: boolean;
+}
+
+export const MAX_PRIORITY = 2_097_151;
+
+/**
+ * Validates every request first (all or nothing: one bad request enqueues none), then adds one
+ * job per action with a fresh id. Deduplication by tenant and action keeps one job per action
+ * while it is in flight; once it finished, the action can be enqueued again.
+ */
+export async function enqueueCancels(
+  queue: Queue,
+  requests: readonly CancelRequest[],
+  options: EnqueueOptions,
+): Promise<Enqueued[]> {
+  const jobs = validateRequests(requests, options);
+  if (options.priority !== undefined && !validPriority(options.priority))
+    throw new UsageError(`priority ${options.priority} must be a whole number from 1 to ${MAX_PRIORITY}.`);
+  const results: Enqueued[] = [];
+  for (const job of jobs) {
+    const jobId = newJobId();
+    const added = await queue.add(CANCEL_JOB_NAME, job, {
+      jobId,
+      deduplication: { id: deduplicationId(job.tenantId, job.machineActionId) },
+      priority: options.priority,
+      ...retentionOptions(options),
+    });
+    results.push({
+      machineActionId: job.machineActionId,
+      tenantId: job.tenantId,
+      jobId: String(added.id),
+      added: added.id === jobId,
+    });
+  }
+  return results;
+}
+
+export function validPriority(n: number): boolean {
+  return Number.isInteger(n) && n >= 1 && n <= MAX_PRIORITY;
+}
+
+/** Every request checked against the contract; the error names each bad one by its position. */
+export function validateRequests(
+  requests: readonly CancelRequest[],
+  options: Pick<EnqueueOptions, "defaultTenantId">,
+): (CancelJob & { tenantId: string })[] {
+  const problems: string[] = [];
+  const jobs: (CancelJob & { tenantId: string })[] = [];
+  requests.forEach((request, i) => {
+    const parsed = cancelJobSchema.safeParse(request);
+    const label = `request ${i + 1} (${describe(request?.machineActionId)})`;
+    if (!parsed.success) {
+      problems.push(`${label}: ${parsed.error.issues.map((issue) => issue.message).join(", ")}`);
+      return;
+    }
+    const tenantId = parsed.data.tenantId ?? options.defaultTenantId;
+    if (!tenantId) {
+      problems.push(`${label}: no tenant; pass a tenantId or set AZURE_TENANT_ID`);
+      return;
+    }
+    jobs.push({ ...parsed.data, tenantId });
+  });
+  if (problems.length > 0) throw new UsageError(`Nothing was enqueued: ${problems.join("; ")}.`);
+  return jobs;
+}
+
+function describe(value: unknown): string {
+  const text = typeof value === "string" ? value : JSON.stringify(value);
+  return text === undefined ? "no machineActionId" : JSON.stringify(text.slice(0, 60));
+}

@@ -1,0 +1,261 @@
+import https from "node:https";
+import axios, { type AxiosInstance, type AxiosResponse, isAxiosError } from "axios";
+import pRetry, { AbortError } from "p-retry";
+import type { MachineAction } from "./contract.js";
+import {
+  BadRequestError,
+  BudgetWaitError,
+  ForbiddenError,
+  NotFoundError,
+  ThrottledError,
+  TransientError,
+  UnauthorizedError,
+  type UpstreamDetail,
+  type UpstreamError,
+} from "./errors.js";
+import { isGuid } from "./guid.js";
+import type { Logger } from "./logger.js";
+import { throttleWaitMs } from "./retry-policy.js";
+import type { Endpoint } from "./types.js";
+
+/** What the client needs from the token provider and the limiter; both are injected. */
+export interface Tokens {
+  get(tenantId: string): Promise<string>;
+  refresh(tenantId: string, staleToken: string): Promise<string>;
+}
+export interface Budget {
+  take(
+    tenantId: string,
+    endpoint: Endpoint,
+    options?: { campaign?: boolean },
+  ): Promise<{ ok: true } | { ok: false; waitMs: number }>;
+  pause(tenantId: string, endpoint: Endpoint, ms: number): Promise<void>;
+}
+
+export interface CallOptions {
+  /** Campaign calls spend only CAMPAIGN_BUDGET_SHARE of each window. */
+  campaign?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface DefenderClientOptions {
+  baseUrl: string;
+  timeoutMs: number;
+  tokens: Tokens;
+  budget: Budget;
+  logger: Logger;
+  /** Called once per HTTP exchange, for metrics. */
+  onResponse?: (endpoint: Endpoint, status: number | "error") => void;
+}
+
+export interface ActionPage {
+  actions: MachineAction[];
+  nextLink?: string;
+}
+
+/**
+ * The only module that knows Defender's URLs and HTTP. Every request takes budget from the shared
+ * limiter just before it leaves (token already in hand, so the call reaches Microsoft at once),
+ * and every answer becomes either data or one of the typed errors of errors.ts.
+ */
+export class DefenderClient {
+  private readonly http: AxiosInstance;
+
+  constructor(private readonly options: DefenderClientOptions) {
+    this.http = axios.create({
+      baseURL: options.baseUrl,
+      timeout: options.timeoutMs,
+      httpsAgent: new https.Agent({ keepAlive: true, maxSockets: 32 }),
+      validateStatus: () => true,
+      maxRedirects: 0,
+      headers: { Accept: "application/json" },
+      transitional: { clarifyTimeoutError: true },
+    });
+  }
+
+  getAction(tenantId: string, id: string, options: CallOptions = {}): Promise<MachineAction> {
+    return this.send<MachineAction>(
+      tenantId,
+      "get",
+      "GET",
+      `/api/machineactions/${guidSegment(id)}`,
+      options,
+    );
+  }
+
+  cancelAction(
+    tenantId: string,
+    id: string,
+    comment: string,
+    options: CallOptions = {},
+  ): Promise<MachineAction> {
+    return this.send<MachineAction>(
+      tenantId,
+      "cancel",
+      "POST",
+      `/api/machineactions/${guidSegment(id)}/cancel`,
+      {
+        ...options,
+        body: { Comment: comment },
+      },
+    );
+  }
+
+  /** One page of `GET /api/machineactions`; pass the previous page's nextLink to continue. */
+  async listActions(
+    tenantId: string,
+    query: { filter?: string; top?: number; nextLink?: string },
+    options: CallOptions = {},
+  ): Promise<ActionPage> {
+    let path = "/api/machineactions";
+    if (query.nextLink) {
+      path = this.sameOriginPath(query.nextLink);
+    } else {
+      const params = new URLSearchParams();
+      if (query.filter) params.set("$filter", query.filter);
+      if (query.top) params.set("$top", String(query.top));
+      if (params.size > 0) path += `?${params.toString()}`;
+    }
+    const page = await this.send<{ value?: MachineAction[]; "@odata.nextLink"?: string }>(
+      tenantId,
+      "list",
+      "GET",
+      path,
+      options,
+    );
+    return { actions: page.value ?? [], nextLink: page["@odata.nextLink"] };
+  }
+
+  private async send<T>(
+    tenantId: string,
+    endpoint: Endpoint,
+    method: "GET" | "POST",
+    path: string,
+    options: CallOptions & { body?: unknown },
+  ): Promise<T> {
+    let token = await this.options.tokens.get(tenantId);
+    let refreshed = false;
+    for (;;) {
+      const response = await this.exchange(tenantId, endpoint, method, path, token, options);
+      if (response.status === 401 && !refreshed) {
+        // Tokens can be revoked or rotated early; one refresh tells a stale token from a bad app.
+        refreshed = true;
+        token = await this.options.tokens.refresh(tenantId, token);
+        continue;
+      }
+      return this.interpret<T>(tenantId, endpoint, response);
+    }
+  }
+
+  /** One request, with an immediate retry when a kept-alive connection was dropped under it. */
+  private exchange(
+    tenantId: string,
+    endpoint: Endpoint,
+    method: "GET" | "POST",
+    path: string,
+    token: string,
+    options: CallOptions & { body?: unknown },
+  ): Promise<AxiosResponse> {
+    return pRetry(
+      async () => {
+        const admitted = await this.options.budget.take(tenantId, endpoint, { campaign: options.campaign });
+        if (!admitted.ok) throw new AbortError(new BudgetWaitError(admitted.waitMs, endpoint));
+        const started = Date.now();
+        try {
+          const response = await this.http.request({
+            method,
+            url: path,
+            data: options.body,
+            headers: { Authorization: `Bearer ${token}` },
+            signal: options.signal,
+          });
+          this.options.onResponse?.(endpoint, response.status);
+          this.options.logger.debug(
+            {
+              endpoint,
+              method,
+              path: path.replace(/\?.*/, ""),
+              status: response.status,
+              ms: Date.now() - started,
+              target: errorBody(response.data).target,
+            },
+            "defender exchange",
+          );
+          return response;
+        } catch (err) {
+          this.options.onResponse?.(endpoint, "error");
+          if (options.signal?.aborted) throw new AbortError(err as Error);
+          if (isDroppedConnection(err)) throw err;
+          throw new AbortError(transportError(err, endpoint));
+        }
+      },
+      { retries: 1, minTimeout: 50, maxTimeout: 50, onFailedAttempt: () => undefined },
+    ).catch((err) => {
+      if (isDroppedConnection(err)) throw transportError(err, endpoint);
+      throw err;
+    });
+  }
+
+  private async interpret<T>(tenantId: string, endpoint: Endpoint, response: AxiosResponse): Promise<T> {
+    const retryAfter = response.headers["retry-after"] as string | undefined;
+    const error = responseError(endpoint, response.status, retryAfter, response.data, Date.now());
+    if (!error) return response.data as T;
+    // Every worker's calls to this endpoint wait, not just this job's.
+    if (error instanceof ThrottledError) await this.options.budget.pause(tenantId, endpoint, error.waitMs);
+    throw error;
+  }
+
+  /** nextLink is followed only on Defender's own host: the token must never travel elsewhere. */
+  private sameOriginPath(link: string): string {
+    const url = new URL(link, this.options.baseUrl);
+    if (url.origin !== new URL(this.options.baseUrl).origin)
+      throw new BadRequestError(`refusing to follow @odata.nextLink to another host (${url.origin})`);
+    return url.pathname + url.search;
+  }
+}
+
+/** The typed error an answer stands for, or undefined for a success. */
+export function responseError(
+  endpoint: Endpoint,
+  status: number,
+  retryAfter: string | undefined,
+  data: unknown,
+  nowMs: number,
+): UpstreamError | undefined {
+  if (status >= 200 && status < 300) return undefined;
+  const body = errorBody(data);
+  const detail: UpstreamDetail = { httpStatus: status, code: body.code, target: body.target };
+  const what = `Defender answered ${status}${body.code ? ` ${body.code}` : ""} to ${endpoint}`;
+  if (status === 429 || (status === 503 && retryAfter !== undefined))
+    return new ThrottledError(what, throttleWaitMs(retryAfter, nowMs), detail);
+  if (status === 404) return new NotFoundError(what, detail);
+  if (status === 401) return new UnauthorizedError(`${what} after a token refresh`, detail);
+  if (status === 403) return new ForbiddenError(what, detail);
+  if (status === 408 || status >= 500) return new TransientError(what, detail);
+  return new BadRequestError(what, detail);
+}
+
+/** Ids reach the URL only as validated GUIDs: `../machines/x/offboard` never becomes a path. */
+function guidSegment(id: string): string {
+  if (!isGuid(id)) throw new BadRequestError(`machine action id ${JSON.stringify(id)} is not a GUID`);
+  return id.toLowerCase();
+}
+
+function errorBody(data: unknown): { code?: string; message?: string; target?: string } {
+  const error = (data as { error?: unknown } | undefined)?.error;
+  if (!error || typeof error !== "object") return {};
+  const e = error as Record<string, unknown>;
+  const text = (v: unknown) => (typeof v === "string" ? v.slice(0, 500) : undefined);
+  return { code: text(e.code), message: text(e.message), target: text(e.target) };
+}
+
+function isDroppedConnection(err: unknown): boolean {
+  return isAxiosError(err) && (err.code === "ECONNRESET" || err.code === "EPIPE") && !err.response;
+}
+
+function transportError(err: unknown, endpoint: Endpoint): TransientError {
+  const code = isAxiosError(err) ? err.code : undefined;
+  return new TransientError(
+    `${endpoint} request failed: ${code ?? (err as Error)?.message ?? "network error"}`,
+  );
+}

@@ -1,0 +1,88 @@
+/**
+ * The small set of errors the product raises. Each maps to exactly one outcome:
+ *   UsageError            → exit 2 (bad argument, payload or setting)
+ *   OperationalError      → exit 1 (Redis or Defender unreachable, a job failed)
+ *   NotFoundError         → re-check until NOT_FOUND_GRACE_MS, then `not_found`
+ *   BadRequestError       → `bad_request` (after checking the action did not just turn terminal)
+ *   ForbiddenError        → `forbidden`, never retried (DisallowedOperation: re-check first)
+ *   UnauthorizedError     → `unauthorized`, never retried
+ *   ThrottledError        → delay until Retry-After, no attempt spent
+ *   BudgetWaitError       → delay until our own limiter has budget, no attempt spent
+ *   TransientError        → exponential backoff, one attempt spent
+ */
+
+/** Details Defender (or Entra ID) gave about a refusal; never carries secrets. */
+export interface UpstreamDetail {
+  httpStatus?: number;
+  /** Defender's `error.code` (e.g. `DisallowedOperation`) or Entra's `error` (e.g. `invalid_client`). */
+  code?: string;
+  /** Defender's `error.target`: the request id worth logging for Microsoft support. */
+  target?: string;
+}
+
+export class UsageError extends Error {
+  override name = "UsageError";
+  readonly exitCode = 2;
+}
+
+export class OperationalError extends Error {
+  override name = "OperationalError";
+  readonly exitCode = 1;
+}
+
+export abstract class UpstreamError extends Error {
+  readonly httpStatus?: number;
+  readonly upstreamCode?: string;
+  readonly target?: string;
+  constructor(message: string, detail: UpstreamDetail = {}) {
+    super(message);
+    this.httpStatus = detail.httpStatus;
+    this.upstreamCode = detail.code;
+    this.target = detail.target;
+  }
+}
+
+export class NotFoundError extends UpstreamError {
+  override name = "NotFoundError";
+}
+
+export class BadRequestError extends UpstreamError {
+  override name = "BadRequestError";
+}
+
+export class ForbiddenError extends UpstreamError {
+  override name = "ForbiddenError";
+  /** Defender answers 403 DisallowedOperation when an action cannot be cancelled any more. */
+  get disallowedOperation(): boolean {
+    return this.upstreamCode === "DisallowedOperation";
+  }
+}
+
+export class UnauthorizedError extends UpstreamError {
+  override name = "UnauthorizedError";
+}
+
+export class TransientError extends UpstreamError {
+  override name = "TransientError";
+}
+
+export class ThrottledError extends UpstreamError {
+  override name = "ThrottledError";
+  constructor(
+    message: string,
+    readonly waitMs: number,
+    detail: UpstreamDetail = {},
+  ) {
+    super(message, detail);
+  }
+}
+
+export class BudgetWaitError extends Error {
+  override name = "BudgetWaitError";
+  constructor(
+    readonly waitMs: number,
+    readonly endpoint: string,
+  ) {
+    super(`rate-limit budget of ${endpoint} exhausted for ${waitMs} ms`);
+  }
+}

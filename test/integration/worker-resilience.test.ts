@@ -1,0 +1,126 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { ensureClientCert } from "../../sim/certs.js";
+import { certDir, type Harness, startHarness } from "../support/harness.js";
+
+let h: Harness;
+afterEach(async () => {
+  await h?.close();
+});
+
+const requestsTo = (endpoint: string) => h.sim.requests.filter((r) => r.endpoint === endpoint);
+const pendingActions = (n: number) =>
+  Array.from({ length: n }, () => h.sim.store.add({ status: "Pending" }).id);
+const cancelAll = (ids: string[]) =>
+  h.enqueue(ids.map((machineActionId) => ({ machineActionId, comment: "stop" })));
+
+describe("worker resilience", () => {
+  it("retries 5xx, timeouts and dropped connections, then cancels", async () => {
+    h = await startHarness({ env: { HTTP_TIMEOUT_MS: "700" } });
+    const id = pendingActions(1)[0] as string;
+    h.sim.injectFault({ endpoint: "get", status: 500 });
+    h.sim.injectFault({ endpoint: "get", delayMs: 2_000 });
+    h.sim.injectFault({ endpoint: "cancel", reset: true, times: 2 });
+    await h.startWorker();
+    await cancelAll([id]);
+    const [result] = await h.results(1, 30_000);
+    expect(result).toMatchObject({ outcome: "cancelled", status: "Cancelled" });
+    // The 500 and the timeout each spent an attempt; the dropped connection was retried at once, then backed off.
+    expect(result?.attempts).toBe(4);
+    expect(requestsTo("cancel").length).toBeGreaterThanOrEqual(3);
+  });
+
+  it("fails upstream after MAX_ATTEMPTS transient failures", async () => {
+    h = await startHarness({ env: { MAX_ATTEMPTS: "2" } });
+    const id = pendingActions(1)[0] as string;
+    h.sim.injectFault({ endpoint: "get", status: 503, times: 10 });
+    await h.startWorker();
+    await cancelAll([id]);
+    const [result] = await h.results(1);
+    expect(result).toMatchObject({
+      outcome: "failed",
+      attempts: 2,
+      error: { code: "upstream", httpStatus: 503 },
+    });
+    expect(requestsTo("get")).toHaveLength(2);
+  });
+
+  it("pauses every worker's calls to an endpoint after a 429, for Retry-After, without spending attempts", async () => {
+    h = await startHarness();
+    const ids = pendingActions(6);
+    h.sim.injectFault({ endpoint: "get", status: 429, headers: { "Retry-After": "2" } });
+    await h.startWorker();
+    await h.startWorker();
+    await cancelAll(ids);
+    const results = await h.results(6);
+    expect(results.every((r) => r.outcome === "cancelled" && r.attempts === 1)).toBe(true);
+    const gets = requestsTo("get");
+    const throttledAt = gets.find((r) => r.status === 429)?.at as number;
+    // Calls already on the wire when the 429 came back may land just after it; none may leave later.
+    const during = gets.filter((r) => r.at > throttledAt + 250 && r.at < throttledAt + 1_900);
+    expect(during).toHaveLength(0);
+    expect(gets.filter((r) => r.at >= throttledAt + 1_900).length).toBeGreaterThan(0);
+  });
+
+  it("refreshes a rejected token once, for all the jobs that saw it", async () => {
+    h = await startHarness();
+    await h.startWorker();
+    await cancelAll(pendingActions(1));
+    await h.results(1);
+    expect(h.sim.tokenRequests()).toBe(1);
+    h.sim.revokeTokens();
+    await cancelAll(pendingActions(5));
+    const results = await h.results(6);
+    expect(results.every((r) => r.outcome === "cancelled")).toBe(true);
+    expect(h.sim.tokenRequests()).toBe(2);
+  });
+
+  it("fails unauthorized when Defender rejects even a fresh token", async () => {
+    h = await startHarness();
+    h.sim.injectFault({ endpoint: "get", status: 401, times: 2, body: { error: { code: "Unauthorized" } } });
+    await h.startWorker();
+    await cancelAll(pendingActions(1));
+    const [result] = await h.results(1);
+    expect(result).toMatchObject({ outcome: "failed", error: { code: "unauthorized", httpStatus: 401 } });
+    expect(h.sim.tokenRequests()).toBe(2);
+  });
+
+  it("asks Entra ID once for a cold worker running ten jobs at once", async () => {
+    h = await startHarness();
+    await cancelAll(pendingActions(10));
+    await h.startWorker();
+    await h.results(10);
+    expect(h.sim.tokenRequests()).toBe(1);
+  });
+
+  it("fails unauthorized when Entra ID refuses the credential (AADSTS), and waits when it is down", async () => {
+    h = await startHarness({ env: { AZURE_CLIENT_SECRET: "wrong-secret" } });
+    await h.startWorker();
+    await cancelAll(pendingActions(1));
+    const [refused] = await h.results(1);
+    expect(refused).toMatchObject({ outcome: "failed", error: { code: "unauthorized" } });
+    expect(refused?.error?.message).toMatch(/AADSTS7000215/);
+    expect(requestsTo("get")).toHaveLength(0);
+  });
+
+  it("treats Entra ID 5xx as transient: the job waits and then succeeds", async () => {
+    h = await startHarness();
+    h.sim.injectFault({ endpoint: "token", status: 503, headers: { "Retry-After": "1" }, times: 3 });
+    await h.startWorker();
+    await cancelAll(pendingActions(1));
+    const [result] = await h.results(1, 30_000);
+    expect(result).toMatchObject({ outcome: "cancelled" });
+    expect(result?.attempts).toBeGreaterThanOrEqual(2);
+  });
+
+  it("signs in with a certificate credential (SHA-256 thumbprint derived from the PEM)", async () => {
+    const { certPath, keyPath } = ensureClientCert(certDir);
+    const { readFileSync, writeFileSync } = await import("node:fs");
+    const pemPath = `${certDir}/client-bundle.pem`;
+    writeFileSync(pemPath, readFileSync(certPath, "utf8") + readFileSync(keyPath, "utf8"));
+    h = await startHarness({ env: { AZURE_CLIENT_SECRET: "", AZURE_CLIENT_CERTIFICATE_PATH: pemPath } });
+    await h.startWorker();
+    await cancelAll(pendingActions(1));
+    const [result] = await h.results(1);
+    expect(result?.outcome).toBe("cancelled");
+  });
+});

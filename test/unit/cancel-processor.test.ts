@@ -1,0 +1,207 @@
+import { describe, expect, it } from "vitest";
+import type { MachineAction } from "../../shared/contract.js";
+import {
+  BadRequestError,
+  BudgetWaitError,
+  ForbiddenError,
+  NotFoundError,
+  ThrottledError,
+  TransientError,
+  UnauthorizedError,
+} from "../../shared/errors.js";
+import {
+  type ActionsApi,
+  type Decision,
+  type ProcessorSettings,
+  processCancel,
+} from "../../worker/cancel-processor.js";
+import type { JobState } from "../../worker/job-state.js";
+
+const TENANT = "11111111-2222-3333-4444-555555555555";
+const ID = "5382f7ea-7557-4ab7-9782-d50480024a4e";
+const settings: ProcessorSettings = {
+  tenantId: TENANT,
+  maxAttempts: 3,
+  throttleGiveUpMs: 60_000,
+  notFoundGraceMs: 10_000,
+};
+const action = (status: string): MachineAction => ({ id: ID, status, type: "Isolate" });
+
+type Step = MachineAction | Error;
+/** A scripted Defender: each call takes the next answer of its endpoint. */
+function scripted(gets: Step[], cancels: Step[] = []) {
+  const calls: string[] = [];
+  const next = (list: Step[], name: string) => {
+    calls.push(name);
+    const step = list.shift();
+    if (!step) throw new Error(`unexpected ${name}`);
+    if (step instanceof Error) throw step;
+    return step;
+  };
+  const api: ActionsApi = {
+    getAction: async () => next(gets, "get"),
+    cancelAction: async () => next(cancels, "cancel"),
+  };
+  return { api, calls };
+}
+
+async function run(api: ActionsApi, opts: { data?: unknown; state?: JobState; now?: number } = {}) {
+  const saved: JobState[] = [];
+  const decision = await processCancel(
+    {
+      jobId: "job-1",
+      data: opts.data ?? { machineActionId: ID, comment: "stop" },
+      enqueuedAt: 0,
+      state: opts.state ?? { failures: 0 },
+    },
+    {
+      api,
+      settings,
+      saveState: async (s) => {
+        saved.push(structuredClone(s));
+      },
+      now: () => opts.now ?? 1_000,
+      random: () => 0.5,
+    },
+  );
+  return { decision, saved };
+}
+
+const outcome = (d: Decision) => (d.kind === "done" ? d.result.outcome : `delay:${d.reason}`);
+const code = (d: Decision) => (d.kind === "done" ? d.result.error?.code : undefined);
+
+describe("processCancel", () => {
+  it("cancels a pending action, recording the cancel before sending it", async () => {
+    const { api, calls } = scripted([action("Pending")], [action("Cancelled")]);
+    const { decision, saved } = await run(api);
+    expect(outcome(decision)).toBe("cancelled");
+    expect(calls).toEqual(["get", "cancel"]);
+    expect(saved[0]?.cancelSentAt).toBe(1_000);
+    expect(decision.kind === "done" && decision.result.status).toBe("Cancelled");
+    expect(decision.kind === "done" && decision.result.tenantId).toBe(TENANT);
+  });
+
+  it("skips terminal actions without a cancel", async () => {
+    for (const status of ["Succeeded", "Failed", "Cancelled", "TimeOut"]) {
+      const { api, calls } = scripted([action(status)]);
+      const { decision } = await run(api);
+      expect(outcome(decision)).toBe("already_terminal");
+      expect(decision.kind === "done" && decision.result.status).toBe(status);
+      expect(calls).toEqual(["get"]);
+    }
+  });
+
+  it("reports cancelled when a re-run finds the action Cancelled after its own cancel was sent", async () => {
+    const { api } = scripted([action("Cancelled")]);
+    const { decision } = await run(api, { state: { failures: 1, cancelSentAt: 500 } });
+    expect(outcome(decision)).toBe("cancelled");
+  });
+
+  it("re-checks when the cancel is refused with 400 or 403 DisallowedOperation", async () => {
+    for (const refusal of [
+      new BadRequestError("400", { httpStatus: 400 }),
+      new ForbiddenError("403", { httpStatus: 403, code: "DisallowedOperation" }),
+    ]) {
+      const raced = scripted([action("Pending"), action("Succeeded")], [refusal]);
+      expect(outcome((await run(raced.api)).decision)).toBe("already_terminal");
+      expect(raced.calls).toEqual(["get", "cancel", "get"]);
+    }
+    const still = scripted(
+      [action("Pending"), action("Pending")],
+      [new BadRequestError("400", { httpStatus: 400 })],
+    );
+    const { decision } = await run(still.api);
+    expect(code(decision)).toBe("bad_request");
+    const forbidden = scripted(
+      [action("Pending"), action("InProgress")],
+      [new ForbiddenError("403", { code: "DisallowedOperation" })],
+    );
+    expect(code((await run(forbidden.api)).decision)).toBe("forbidden");
+  });
+
+  it("does not call a refused-then-Cancelled action ours", async () => {
+    const { api } = scripted([action("Cancelled")]);
+    const { decision } = await run(api, { state: { failures: 0, cancelRefused: true } });
+    expect(outcome(decision)).toBe("already_terminal");
+  });
+
+  it("fails 403 on a pending action at once, without re-check or retry", async () => {
+    const { api, calls } = scripted(
+      [action("Pending")],
+      [new ForbiddenError("403", { httpStatus: 403, code: "Forbidden" })],
+    );
+    const { decision } = await run(api);
+    expect(code(decision)).toBe("forbidden");
+    expect(calls).toEqual(["get", "cancel"]);
+  });
+
+  it("fails unauthorized without retry", async () => {
+    const { api } = scripted([new UnauthorizedError("401")]);
+    expect(code((await run(api)).decision)).toBe("unauthorized");
+  });
+
+  it("re-checks a 404 with growing delays until the grace is spent", async () => {
+    const first = await run(scripted([new NotFoundError("404")]).api, { now: 1_000 });
+    expect(first.decision).toEqual({ kind: "delay", ms: 1_000, reason: "not_found" });
+    expect(first.saved.at(-1)).toMatchObject({ notFoundSince: 1_000, notFoundChecks: 1 });
+    const second = await run(scripted([new NotFoundError("404")]).api, {
+      now: 2_000,
+      state: first.saved.at(-1),
+    });
+    expect(second.decision).toEqual({ kind: "delay", ms: 2_000, reason: "not_found" });
+    const last = await run(scripted([new NotFoundError("404")]).api, {
+      now: 11_000,
+      state: second.saved.at(-1),
+    });
+    expect(outcome(last.decision)).toBe("not_found");
+  });
+
+  it("backs off transient failures and fails upstream after MAX_ATTEMPTS", async () => {
+    let state: JobState = { failures: 0 };
+    const delays: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const { decision, saved } = await run(scripted([new TransientError("503")]).api, { state });
+      expect(outcome(decision)).toBe("delay:transient");
+      delays.push(decision.kind === "delay" ? decision.ms : 0);
+      state = saved.at(-1) as JobState;
+    }
+    expect(delays[1]).toBeGreaterThan(delays[0] as number);
+    const { decision } = await run(scripted([new TransientError("503", { httpStatus: 503 })]).api, { state });
+    expect(code(decision)).toBe("upstream");
+    expect(decision.kind === "done" && decision.result.attempts).toBe(3);
+    expect(decision.kind === "done" && decision.result.error?.httpStatus).toBe(503);
+  });
+
+  it("waits out throttling and budget without spending an attempt", async () => {
+    const throttled = await run(scripted([new ThrottledError("429", 5_000)]).api);
+    expect(throttled.decision).toEqual({ kind: "delay", ms: 5_000, reason: "throttled" });
+    expect(throttled.saved.at(-1)?.failures).toBe(0);
+    const budget = await run(scripted([new BudgetWaitError(700, "get")]).api);
+    expect(budget.decision).toEqual({ kind: "delay", ms: 700, reason: "budget" });
+    expect(budget.saved.at(-1)?.failures).toBe(0);
+  });
+
+  it("gives up on throttling once the wait would outlast THROTTLE_GIVE_UP_MS from the first try", async () => {
+    const state = { failures: 0, firstTriedAt: 50_000 };
+    const within = await run(scripted([new ThrottledError("429", 5_000)]).api, { now: 100_000, state });
+    expect(outcome(within.decision)).toBe("delay:throttled");
+    const { decision } = await run(scripted([new ThrottledError("429", 5_000, { httpStatus: 429 })]).api, {
+      now: 106_000,
+      state,
+    });
+    expect(code(decision)).toBe("throttled");
+    expect(decision.kind === "done" && decision.result.error?.httpStatus).toBe(429);
+  });
+
+  it("refuses invalid jobs and foreign tenants without any call", async () => {
+    const { api, calls } = scripted([]);
+    const invalid = await run(api, { data: { machineActionId: "../machines/x/offboard", comment: "x" } });
+    expect(code(invalid.decision)).toBe("invalid_job");
+    expect(invalid.decision.kind === "done" && invalid.decision.result.machineActionId).toBeNull();
+    const foreign = await run(api, {
+      data: { machineActionId: ID, comment: "x", tenantId: "99999999-2222-3333-4444-555555555555" },
+    });
+    expect(code(foreign.decision)).toBe("unknown_tenant");
+    expect(calls).toEqual([]);
+  });
+});

@@ -1,0 +1,112 @@
+import { describe, expect, it } from "vitest";
+import { parseConfig, requireWorkerCredentials } from "../../shared/config.js";
+import { UsageError } from "../../shared/errors.js";
+
+const TENANT = "11111111-2222-3333-4444-555555555555";
+const CLIENT = "AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE";
+
+function refusal(env: Record<string, string>): string {
+  try {
+    parseConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(UsageError);
+    return (err as Error).message;
+  }
+  throw new Error("expected the configuration to be refused");
+}
+
+describe("parseConfig", () => {
+  it("applies every documented default", () => {
+    const c = parseConfig({});
+    expect(c.redisUrl).toBe("redis://127.0.0.1:6379");
+    expect(c.queuePrefix).toBe("bull");
+    expect(c.cancelQueue).toBe("mde-cancel");
+    expect(c.resultsQueues).toEqual(["mde-cancel-results"]);
+    expect(c.resultRetentionMs).toBe(7 * 86_400_000);
+    expect(c.apiBaseUrl).toBe("https://api.securitycenter.microsoft.com");
+    expect(c.tokenScope).toBe("https://api.securitycenter.microsoft.com/.default");
+    expect(c.authorityHost).toBe("https://login.microsoftonline.com");
+    expect(c.rateLimits).toEqual([
+      { limit: 100, windowMs: 60_000 },
+      { limit: 1500, windowMs: 3_600_000 },
+    ]);
+    expect(c).toMatchObject({
+      campaignBudgetShare: 0.8,
+      workerConcurrency: 10,
+      maxAttempts: 6,
+      throttleGiveUpMs: 86_400_000,
+      shutdownTimeoutMs: 30_000,
+      httpTimeoutMs: 30_000,
+      notFoundGraceMs: 30_000,
+      metricsPort: 9464,
+      logLevel: "info",
+    });
+  });
+
+  it("reads lists, GUIDs in any case and an empty RESULTS_QUEUE", () => {
+    const c = parseConfig({
+      RESULTS_QUEUE: "a, b ,c",
+      AZURE_TENANT_ID: TENANT.toUpperCase(),
+      AZURE_CLIENT_ID: CLIENT,
+    });
+    expect(c.resultsQueues).toEqual(["a", "b", "c"]);
+    expect(c.tenantId).toBe(TENANT);
+    expect(c.clientId).toBe(CLIENT.toLowerCase());
+    expect(parseConfig({ RESULTS_QUEUE: "" }).resultsQueues).toEqual([]);
+  });
+
+  it("accepts http:// only for loopback API hosts", () => {
+    expect(parseConfig({ MDE_API_BASE_URL: "http://127.0.0.1:8443/" }).apiBaseUrl).toBe(
+      "http://127.0.0.1:8443",
+    );
+    expect(refusal({ MDE_API_BASE_URL: "http://api.securitycenter.microsoft.com" })).toMatch(
+      /MDE_API_BASE_URL/,
+    );
+    expect(refusal({ AZURE_AUTHORITY_HOST: "http://127.0.0.1:9000" })).toMatch(/AZURE_AUTHORITY_HOST.*https/);
+  });
+
+  it("names each malformed variable and its value", () => {
+    const message = refusal({
+      WORKER_CONCURRENCY: "ten",
+      MDE_RATE_LIMITS: "100/minute",
+      RESULT_RETENTION: "7w",
+    });
+    expect(message).toMatch(/WORKER_CONCURRENCY="ten"/);
+    expect(message).toMatch(/MDE_RATE_LIMITS="100\/minute" must be comma-separated/);
+    expect(message).toMatch(/RESULT_RETENTION="7w"/);
+    expect(refusal({ CAMPAIGN_BUDGET_SHARE: "0" })).toMatch(/CAMPAIGN_BUDGET_SHARE/);
+    expect(refusal({ CAMPAIGN_BUDGET_SHARE: "1.5" })).toMatch(/CAMPAIGN_BUDGET_SHARE/);
+    expect(refusal({ REDIS_URL: "http://localhost" })).toMatch(/REDIS_URL must start with redis:\/\//);
+    expect(refusal({ AZURE_TENANT_ID: "contoso.onmicrosoft.com" })).toMatch(/AZURE_TENANT_ID.*GUID/);
+    expect(refusal({ LOG_LEVEL: "loud" })).toMatch(/LOG_LEVEL/);
+    expect(refusal({ MAX_ATTEMPTS: "0" })).toMatch(/MAX_ATTEMPTS/);
+  });
+
+  it("never echoes a secret or a Redis password", () => {
+    const message = refusal({ REDIS_URL: "redis://:hunter2@", WORKER_CONCURRENCY: "x" });
+    expect(message).not.toContain("hunter2");
+  });
+});
+
+describe("requireWorkerCredentials", () => {
+  it("names what a worker is missing", () => {
+    expect(() => requireWorkerCredentials(parseConfig({}))).toThrow(
+      /AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH/,
+    );
+  });
+  it("takes a secret or a certificate, not both", () => {
+    const base = { AZURE_TENANT_ID: TENANT, AZURE_CLIENT_ID: CLIENT };
+    expect(requireWorkerCredentials(parseConfig({ ...base, AZURE_CLIENT_SECRET: "s" })).credential).toEqual({
+      kind: "secret",
+      secret: "s",
+    });
+    expect(
+      requireWorkerCredentials(parseConfig({ ...base, AZURE_CLIENT_CERTIFICATE_PATH: "/x.pem" })).credential,
+    ).toEqual({ kind: "certificate", path: "/x.pem" });
+    expect(() =>
+      requireWorkerCredentials(
+        parseConfig({ ...base, AZURE_CLIENT_SECRET: "s", AZURE_CLIENT_CERTIFICATE_PATH: "/x" }),
+      ),
+    ).toThrow(/not both/);
+  });
+});

@@ -1,0 +1,158 @@
+import {
+  type CancelJob,
+  type CancelResult,
+  isTerminal,
+  type MachineAction,
+  parseCancelJob,
+} from "../shared/contract.js";
+import type { CallOptions } from "../shared/defender-client.js";
+import {
+  BadRequestError,
+  BudgetWaitError,
+  ForbiddenError,
+  NotFoundError,
+  ThrottledError,
+  UnauthorizedError,
+  UpstreamError,
+} from "../shared/errors.js";
+import { backoffMs, notFoundRecheckMs } from "../shared/retry-policy.js";
+import type { JobState } from "./job-state.js";
+import { failedResult, finishedResult } from "./results.js";
+
+/** The Defender calls the rule needs. */
+export interface ActionsApi {
+  getAction(tenantId: string, id: string, options?: CallOptions): Promise<MachineAction>;
+  cancelAction(tenantId: string, id: string, comment: string, options?: CallOptions): Promise<MachineAction>;
+}
+
+export interface ProcessorSettings {
+  tenantId: string;
+  maxAttempts: number;
+  throttleGiveUpMs: number;
+  notFoundGraceMs: number;
+}
+
+export interface ProcessorInput {
+  jobId: string;
+  data: unknown;
+  enqueuedAt: number;
+  state: JobState;
+}
+
+export interface ProcessorDeps {
+  api: ActionsApi;
+  settings: ProcessorSettings;
+  /** Persists the state before the processor goes on (the cancel marker must be in Redis first). */
+  saveState(state: JobState): Promise<void>;
+  now?: () => number;
+  random?: () => number;
+  signal?: AbortSignal;
+}
+
+/** Either the job's one result, or "run me again in `ms`" (held in Redis, no worker slot). */
+export type Decision =
+  | { kind: "done"; result: CancelResult }
+  | { kind: "delay"; ms: number; reason: "budget" | "throttled" | "not_found" | "transient" | "shutdown" };
+
+/** Check, skip, cancel: the rule. Publishing the result is the caller's step. */
+export async function processCancel(input: ProcessorInput, deps: ProcessorDeps): Promise<Decision> {
+  const now = deps.now ?? Date.now;
+  const state: JobState = { ...input.state, firstTriedAt: input.state.firstTriedAt ?? now() };
+  const attempts = state.failures + 1;
+
+  const parsed = parseCancelJob(input.data);
+  if (!parsed.ok) return done(failedResult(input, attempts, { code: "invalid_job", message: parsed.reason }));
+  const job = parsed.job;
+  const tenantId = job.tenantId ?? deps.settings.tenantId;
+  const finish = (outcome: Parameters<typeof finishedResult>[3], action: MachineAction | null) =>
+    done(finishedResult(input, { ...job, tenantId }, attempts, outcome, action));
+  if (tenantId !== deps.settings.tenantId) {
+    const message = `tenant ${tenantId} is not this worker's tenant (AZURE_TENANT_ID)`;
+    return done(failedResult(input, attempts, { code: "unknown_tenant", message }, { ...job, tenantId }));
+  }
+  const call: CallOptions = { campaign: job.campaignId !== undefined, signal: deps.signal };
+
+  try {
+    const action = await deps.api.getAction(tenantId, job.machineActionId, call);
+    if (isTerminal(action.status)) {
+      const ours = action.status === "Cancelled" && state.cancelSentAt !== undefined && !state.cancelRefused;
+      return finish(ours ? "cancelled" : "already_terminal", action);
+    }
+    state.cancelSentAt = now();
+    state.cancelRefused = false;
+    await deps.saveState(state);
+    try {
+      return finish(
+        "cancelled",
+        await deps.api.cancelAction(tenantId, job.machineActionId, job.comment, call),
+      );
+    } catch (err) {
+      const refused =
+        err instanceof BadRequestError || (err instanceof ForbiddenError && err.disallowedOperation);
+      if (!refused) throw err;
+      // The action may have finished between our check and our cancel: look again before blaming the request.
+      state.cancelSentAt = undefined;
+      state.cancelRefused = true;
+      await deps.saveState(state);
+      const again = await deps.api.getAction(tenantId, job.machineActionId, call);
+      if (isTerminal(again.status)) return finish("already_terminal", again);
+      const code = err instanceof ForbiddenError ? "forbidden" : "bad_request";
+      return done(failedResult(input, attempts, upstream(err, code), { ...job, tenantId }, again));
+    }
+  } catch (err) {
+    return decideOnError(err, input, { ...job, tenantId }, state, deps, now());
+  }
+}
+
+async function decideOnError(
+  err: unknown,
+  input: ProcessorInput,
+  job: CancelJob & { tenantId: string },
+  state: JobState,
+  deps: ProcessorDeps,
+  now: number,
+): Promise<Decision> {
+  const attempts = state.failures + 1;
+  const fail = (code: Parameters<typeof upstream>[1]) =>
+    done(failedResult(input, attempts, upstream(err, code), job));
+  if (deps.signal?.aborted) return delay(deps, state, 1_000, "shutdown");
+  if (err instanceof BudgetWaitError) return delay(deps, state, err.waitMs, "budget");
+  if (err instanceof ThrottledError) {
+    if (now + err.waitMs - (state.firstTriedAt ?? now) > deps.settings.throttleGiveUpMs)
+      return fail("throttled");
+    return delay(deps, state, err.waitMs, "throttled");
+  }
+  if (err instanceof NotFoundError) {
+    const since = state.notFoundSince ?? now;
+    const checks = (state.notFoundChecks ?? 0) + 1;
+    const wait = notFoundRecheckMs(since, now, deps.settings.notFoundGraceMs, checks);
+    if (wait === undefined) return done(finishedResult(input, job, attempts, "not_found", null));
+    return delay(deps, { ...state, notFoundSince: since, notFoundChecks: checks }, wait, "not_found");
+  }
+  if (err instanceof UnauthorizedError) return fail("unauthorized");
+  if (err instanceof ForbiddenError) return fail("forbidden");
+  if (err instanceof BadRequestError) return fail("bad_request");
+  // Transient (5xx, network, timeout) and anything unexpected: back off, within MAX_ATTEMPTS.
+  if (attempts >= deps.settings.maxAttempts) return fail("upstream");
+  return delay(deps, { ...state, failures: attempts }, backoffMs(attempts, deps.random), "transient");
+}
+
+async function delay(
+  deps: ProcessorDeps,
+  state: JobState,
+  ms: number,
+  reason: Extract<Decision, { kind: "delay" }>["reason"],
+) {
+  await deps.saveState(state);
+  return { kind: "delay", ms: Math.max(1, Math.round(ms)), reason } as const;
+}
+
+function done(result: CancelResult): Decision {
+  return { kind: "done", result };
+}
+
+function upstream(err: unknown, code: Parameters<typeof failedResult>[2]["code"]) {
+  const message = err instanceof Error ? err.message : String(err);
+  if (!(err instanceof UpstreamError)) return { code, message };
+  return { code, message, httpStatus: err.httpStatus, target: err.target };
+}

@@ -1,0 +1,108 @@
+import { DelayedError, type Job, Worker } from "bullmq";
+import type { Redis } from "ioredis";
+import type { Config } from "../shared/config.js";
+import type { CancelResult } from "../shared/contract.js";
+import type { Logger } from "../shared/logger.js";
+import { type ActionsApi, processCancel } from "./cancel-processor.js";
+import { readState } from "./job-state.js";
+import type { ResultPublisher } from "./result-publisher.js";
+import { failedResult } from "./results.js";
+
+export interface CancelWorkerDeps {
+  config: Config;
+  tenantId: string;
+  /** A connection made with maxRetriesPerRequest: null, as BullMQ workers require. */
+  connection: Redis;
+  api: ActionsApi;
+  publisher: ResultPublisher;
+  logger: Logger;
+  onOutcome?: (result: CancelResult, durationMs: number) => void;
+  /** BullMQ timings; the defaults (30 s locks) suit production, tests shorten them. */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+}
+
+/** Wires the rule into a BullMQ worker: delays go back to Redis, results are published once. */
+export function createCancelWorker(deps: CancelWorkerDeps): Worker {
+  const { config, logger } = deps;
+  const settings = {
+    tenantId: deps.tenantId,
+    maxAttempts: config.maxAttempts,
+    throttleGiveUpMs: config.throttleGiveUpMs,
+    notFoundGraceMs: config.notFoundGraceMs,
+  };
+
+  const finish = async (job: Job, result: CancelResult, started: number) => {
+    await deps.publisher.publish(result);
+    deps.onOutcome?.(result, Date.now() - started);
+    logger.info(
+      {
+        jobId: job.id,
+        machineActionId: result.machineActionId,
+        tenantId: result.tenantId,
+        outcome: result.outcome,
+        status: result.status,
+        error: result.error?.code,
+        httpStatus: result.error?.httpStatus,
+        target: result.error?.target,
+        attempts: result.attempts,
+        ms: Date.now() - job.timestamp,
+      },
+      "job finished",
+    );
+    return result;
+  };
+
+  const worker = new Worker(
+    config.cancelQueue,
+    async (job: Job, token?: string, signal?: AbortSignal) => {
+      const started = Date.now();
+      const state = readState(job.progress);
+      // Decided before a crash: publish again (idempotent) rather than ask Defender again.
+      if (state.result) return finish(job, state.result, started);
+      const decision = await processCancel(
+        { jobId: String(job.id), data: job.data, enqueuedAt: job.timestamp, state },
+        { api: deps.api, settings, signal, saveState: (s) => job.updateProgress({ ...s }) },
+      );
+      if (decision.kind === "delay") {
+        logger.debug({ jobId: job.id, reason: decision.reason, delayMs: decision.ms }, "job delayed");
+        await job.moveToDelayed(Date.now() + decision.ms, token);
+        throw new DelayedError();
+      }
+      await job.updateProgress({ ...readState(job.progress), result: decision.result });
+      return finish(job, decision.result, started);
+    },
+    {
+      connection: deps.connection,
+      prefix: config.queuePrefix,
+      concurrency: config.workerConcurrency,
+      lockDuration: deps.lockDurationMs ?? 30_000,
+      stalledInterval: deps.stalledIntervalMs ?? 30_000,
+      maxStalledCount: 1,
+      removeOnComplete: { age: Math.ceil(config.resultRetentionMs / 1000) },
+      removeOnFail: { age: Math.ceil(config.resultRetentionMs / 1000) },
+    },
+  );
+
+  // BullMQ fails a job on its own when it stalled too often or Redis broke mid-job; it still gets a result.
+  worker.on("failed", (job, err) => {
+    if (!job) return;
+    const final = err.name === "UnrecoverableError" || job.attemptsMade >= (job.opts.attempts ?? 1);
+    if (!final) return;
+    const state = readState(job.progress);
+    const result =
+      state.result ??
+      failedResult({ jobId: String(job.id), data: job.data, enqueuedAt: job.timestamp }, state.failures + 1, {
+        code: "upstream",
+        message: `the job could not be processed: ${err.message}`,
+      });
+    finish(job, result, job.processedOn ?? Date.now()).catch((publishErr) =>
+      logger.error(
+        { jobId: job.id, err: publishErr.message },
+        "could not publish the result of a failed job",
+      ),
+    );
+  });
+  worker.on("error", (err) => logger.error({ err: err.message }, "worker error"));
+  return worker;
+}

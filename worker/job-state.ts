@@ -1,0 +1,26 @@
+import type { CancelResult } from "../shared/contract.js";
+
+/**
+ * What the worker remembers about a job between its runs, kept on the job itself (BullMQ's
+ * progress field) so it survives crashes and vanishes with the job.
+ */
+export interface JobState {
+  /** When the first run began: THROTTLE_GIVE_UP_MS counts from here. */
+  firstTriedAt?: number;
+  /** Transient failures so far; MAX_ATTEMPTS bounds them. 429s and budget waits are not counted. */
+  failures: number;
+  /** First 404: NOT_FOUND_GRACE_MS counts from here. */
+  notFoundSince?: number;
+  notFoundChecks?: number;
+  /** Written before the cancel leaves, so a re-run after a crash knows a `Cancelled` action is ours. */
+  cancelSentAt?: number;
+  /** The cancel was refused (400/403): a later `Cancelled` is somebody else's doing. */
+  cancelRefused?: boolean;
+  /** The decided result: a re-run after a crash republishes it instead of calling Defender again. */
+  result?: CancelResult;
+}
+
+export function readState(progress: unknown): JobState {
+  if (progress && typeof progress === "object" && "failures" in progress) return progress as JobState;
+  return { failures: 0 };
+}

@@ -1,0 +1,74 @@
+import {
+  type CancelJob,
+  type CancelResult,
+  type MachineAction,
+  type Outcome,
+  parseCancelJob,
+  type ResultError,
+} from "../shared/contract.js";
+import { isGuid } from "../shared/guid.js";
+
+interface JobRef {
+  jobId: string;
+  data: unknown;
+  enqueuedAt: number;
+}
+
+/** A result the rule reached (anything but `failed`). */
+export function finishedResult(
+  ref: JobRef,
+  job: CancelJob & { tenantId: string },
+  attempts: number,
+  outcome: Exclude<Outcome, "failed">,
+  action: MachineAction | null,
+): CancelResult {
+  return build(ref, job, attempts, outcome, action, null);
+}
+
+/**
+ * A `failed` result. Without a valid job (invalid_job, or BullMQ gave up on it) only the fields
+ * that are safely GUIDs are echoed: hostile payloads do not travel on to subscribers.
+ */
+export function failedResult(
+  ref: JobRef,
+  attempts: number,
+  error: ResultError,
+  job?: CancelJob & { tenantId: string },
+  action: MachineAction | null = null,
+): CancelResult {
+  return build(ref, job ?? salvage(ref.data), attempts, "failed", action, error);
+}
+
+function build(
+  ref: JobRef,
+  job: Partial<CancelJob>,
+  attempts: number,
+  outcome: Outcome,
+  action: MachineAction | null,
+  error: ResultError | null,
+): CancelResult {
+  return {
+    jobId: ref.jobId,
+    machineActionId: job.machineActionId ?? null,
+    tenantId: job.tenantId ?? null,
+    outcome,
+    status: action?.status ?? null,
+    action,
+    error,
+    attempts,
+    comment: job.comment ?? null,
+    correlationId: job.correlationId ?? null,
+    campaignId: job.campaignId ?? null,
+    requestedBy: job.requestedBy ?? null,
+    enqueuedAt: new Date(ref.enqueuedAt).toISOString(),
+    finishedAt: new Date().toISOString(),
+  };
+}
+
+function salvage(data: unknown): Partial<CancelJob> {
+  const parsed = parseCancelJob(data);
+  if (parsed.ok) return parsed.job;
+  const d = (data && typeof data === "object" ? data : {}) as Record<string, unknown>;
+  const guid = (v: unknown) => (typeof v === "string" && isGuid(v) ? v.toLowerCase() : undefined);
+  return { machineActionId: guid(d.machineActionId), tenantId: guid(d.tenantId) };
+}
