@@ -35,6 +35,8 @@ export const DEFAULTS = {
   /** Defender can 404 a freshly created action for a few seconds. */
   NOT_FOUND_GRACE_MS: "30000",
   METRICS_PORT: "9464",
+  /** A worker renews its job locks; a crashed worker's jobs are taken over about this long after. */
+  WORKER_LOCK_MS: "30000",
   LOG_LEVEL: "info",
 } as const;
 
@@ -123,6 +125,7 @@ const schema = z.object({
   HTTP_TIMEOUT_MS: int(1),
   NOT_FOUND_GRACE_MS: int(0),
   METRICS_PORT: int(0, 65535),
+  WORKER_LOCK_MS: int(1000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
 });
 
@@ -153,6 +156,7 @@ export interface Config {
   httpTimeoutMs: number;
   notFoundGraceMs: number;
   metricsPort: number;
+  workerLockMs: number;
   logLevel: z.infer<typeof schema>["LOG_LEVEL"];
 }
 
@@ -204,6 +208,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     httpTimeoutMs: e.HTTP_TIMEOUT_MS,
     notFoundGraceMs: e.NOT_FOUND_GRACE_MS,
     metricsPort: e.METRICS_PORT,
+    workerLockMs: e.WORKER_LOCK_MS,
     logLevel: e.LOG_LEVEL,
   };
 }

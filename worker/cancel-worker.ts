@@ -17,9 +17,6 @@ export interface CancelWorkerDeps {
   publisher: ResultPublisher;
   logger: Logger;
   onOutcome?: (result: CancelResult, durationMs: number) => void;
-  /** BullMQ timings; the defaults (30 s locks) suit production, tests shorten them. */
-  lockDurationMs?: number;
-  stalledIntervalMs?: number;
 }
 
 /** Wires the rule into a BullMQ worker: delays go back to Redis, results are published once. */
@@ -76,8 +73,9 @@ export function createCancelWorker(deps: CancelWorkerDeps): Worker {
       connection: deps.connection,
       prefix: config.queuePrefix,
       concurrency: config.workerConcurrency,
-      lockDuration: deps.lockDurationMs ?? 30_000,
-      stalledInterval: deps.stalledIntervalMs ?? 30_000,
+      // A crashed worker's jobs are found stalled and taken over after about one lock duration.
+      lockDuration: config.workerLockMs,
+      stalledInterval: config.workerLockMs,
       maxStalledCount: 1,
       removeOnComplete: { age: Math.ceil(config.resultRetentionMs / 1000) },
       removeOnFail: { age: Math.ceil(config.resultRetentionMs / 1000) },

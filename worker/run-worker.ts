@@ -21,8 +21,6 @@ export interface StartWorkerOptions {
   config: Config;
   credentials: WorkerCredentials;
   logger: Logger;
-  lockDurationMs?: number;
-  stalledIntervalMs?: number;
 }
 
 /** Everything a worker process runs, built from the parsed config. */
@@ -62,8 +60,6 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     api,
     publisher,
     logger,
-    lockDurationMs: options.lockDurationMs,
-    stalledIntervalMs: options.stalledIntervalMs,
   });
   await worker.waitUntilReady();
   logger.info(

@@ -29,7 +29,7 @@ export interface Harness {
   logs: string[];
   cancelQueue: Queue;
   resultsQueue: Queue;
-  startWorker(overrides?: { lockDurationMs?: number; stalledIntervalMs?: number }): Promise<RunningWorker>;
+  startWorker(): Promise<RunningWorker>;
   enqueue(requests: CancelRequest[], options?: { priority?: number }): ReturnType<typeof enqueueCancels>;
   /** Waits until `n` results were published, and returns them all. */
   results(n: number, timeoutMs?: number): Promise<CancelResult[]>;

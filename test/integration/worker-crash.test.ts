@@ -1,0 +1,91 @@
+import { Redis } from "ioredis";
+import { afterEach, describe, expect, it } from "vitest";
+import { collect, startCli } from "../support/cli.js";
+import { type Harness, startHarness } from "../support/harness.js";
+import { REDIS_URL } from "../support/redis.js";
+import { waitFor } from "../support/wait.js";
+
+let h: Harness;
+afterEach(async () => {
+  await h?.close();
+});
+
+/** Workers whose crashed jobs are taken over within a few seconds instead of 30. */
+const fastLocks = { WORKER_LOCK_MS: "1500", HTTP_TIMEOUT_MS: "20000" };
+
+async function crashWorkerWhen(what: string, condition: () => boolean): Promise<void> {
+  const child = startCli(["worker"], h.env);
+  const exited = collect(child);
+  await waitFor(what, condition, 20_000);
+  child.kill("SIGKILL");
+  await exited;
+}
+
+describe("crashes", () => {
+  it("reports cancelled when a worker died after sending the cancel, and publishes one result", async () => {
+    h = await startHarness({ env: fastLocks });
+    const id = h.sim.store.add({ status: "Pending" }).id;
+    // Defender applies the cancel on arrival but answers late: the worker dies before it hears back.
+    h.sim.injectFault({ endpoint: "cancel", delayMs: 15_000 });
+    await h.enqueue([{ machineActionId: id, comment: "x" }]);
+    await crashWorkerWhen("the cancel to arrive", () => h.sim.requestCount("cancel") === 1);
+    expect(h.sim.store.get(id)?.status).toBe("Cancelled");
+
+    await h.startWorker();
+    const [result] = await h.results(1, 30_000);
+    expect(result).toMatchObject({ outcome: "cancelled", status: "Cancelled" });
+    // The re-run looked, found its own cancel applied, and sent no second one.
+    expect(h.sim.requestCount("cancel")).toBe(1);
+    expect(await h.resultsQueue.count()).toBe(1);
+  });
+
+  it("gives a job that stalled too often a failed result with BullMQ's reason", async () => {
+    h = await startHarness({ env: fastLocks });
+    const id = h.sim.store.add({ status: "Pending" }).id;
+    h.sim.injectFault({ endpoint: "get", delayMs: 30_000, times: 5 });
+    await h.enqueue([{ machineActionId: id, comment: "x" }]);
+    await crashWorkerWhen("the first GET", () => h.sim.requestCount("get") === 1);
+    await crashWorkerWhen("the GET of the re-run", () => h.sim.requestCount("get") === 2);
+
+    await h.startWorker();
+    const [result] = await h.results(1, 30_000);
+    expect(result).toMatchObject({ outcome: "failed", machineActionId: id, error: { code: "upstream" } });
+    expect(result?.error?.message).toMatch(/stalled/);
+    expect(h.sim.requestCount("cancel")).toBe(0);
+  });
+});
+
+describe("retention and Redis settings", () => {
+  it("removes finished jobs after RESULT_RETENTION", async () => {
+    h = await startHarness({ env: { RESULT_RETENTION: "1s" } });
+    await h.startWorker();
+    const [first] = await h.enqueue([{ machineActionId: h.sim.store.add().id, comment: "x" }]);
+    await h.results(1);
+    expect(await h.cancelQueue.getJob(first?.jobId as string)).toBeDefined();
+    const jobs = await h.resultsQueue.getJobs(["waiting"]);
+    expect(jobs[0]?.opts.removeOnComplete).toEqual({ age: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 1_100)); // let the retention elapse
+    // BullMQ evicts old jobs when another one finishes.
+    await h.enqueue([{ machineActionId: h.sim.store.add().id, comment: "x" }]);
+    await waitFor(
+      "the first job to be removed",
+      async () => !(await h.cancelQueue.getJob(first?.jobId as string)),
+    );
+  });
+
+  it("warns loudly at start when Redis may evict keys", async () => {
+    h = await startHarness();
+    const redis = new Redis(REDIS_URL);
+    const [, before] = (await redis.config("GET", "maxmemory-policy")) as string[];
+    await redis.config("SET", "maxmemory-policy", "allkeys-lru");
+    try {
+      await h.startWorker();
+    } finally {
+      await redis.config("SET", "maxmemory-policy", before ?? "noeviction");
+      redis.disconnect();
+    }
+    expect(
+      h.logs.some((l) => l.includes('"level":40') && l.includes("maxmemory-policy is allkeys-lru")),
+    ).toBe(true);
+  });
+});
