@@ -1,7 +1,12 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
 import { OperationalError, UsageError } from "../shared/errors.js";
+import { campaignCommand } from "./campaign-command.js";
+import { demoCommand } from "./demo-command.js";
 import { enqueueCommand } from "./enqueue-command.js";
+import { resultsCommand } from "./results-command.js";
+import { simulatorCommand } from "./simulator-command.js";
+import { statusCommand } from "./status-command.js";
 import { workerCommand } from "./worker-command.js";
 
 /** The edge: the only place that reads process.env and decides exit codes. */
@@ -11,7 +16,16 @@ const program = new Command("mde-cancel")
   .description("Cancel Microsoft Defender for Endpoint machine actions through a Redis queue.")
   .showHelpAfterError("(run mde-cancel --help for usage)")
   .exitOverride();
-for (const command of [workerCommand(env), enqueueCommand(env)]) {
+const commands = [
+  workerCommand(env),
+  enqueueCommand(env),
+  campaignCommand(env),
+  resultsCommand(env),
+  statusCommand(env),
+  simulatorCommand(env),
+  demoCommand(env),
+];
+for (const command of commands) {
   // Commander exits 1 on a usage error; the contract says 2, so every command throws instead.
   program.addCommand(command.exitOverride().showHelpAfterError("(run mde-cancel --help for usage)"));
 }

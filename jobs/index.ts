@@ -1,4 +1,5 @@
-/** The library other services import: enqueue cancels, read the contract's shapes. */
+/** The library other services import: enqueue cancels, run campaigns, read and subscribe to results. */
+export { type CampaignRecord, CampaignStore } from "../shared/campaign-store.js";
 export { type Config, parseConfig, readEnvironment } from "../shared/config.js";
 export {
   type CancelJob,
@@ -9,6 +10,11 @@ export {
   type Outcome,
   parseCancelJob,
 } from "../shared/contract.js";
-export { openQueue } from "../shared/queues.js";
+export { keyPrefix, openQueue } from "../shared/queues.js";
 export { connectRedis } from "../shared/redis.js";
+export { type CampaignRequest, type CampaignStart, startCampaign } from "./campaign.js";
+export { waitForCampaign } from "./campaign-progress.js";
 export { type Enqueued, type EnqueueOptions, enqueueCancels } from "./enqueue.js";
+export { parseIds } from "./ids-file.js";
+export { followResults, readResults } from "./results-reader.js";
+export { type SubscribeOptions, type Subscription, subscribeResults } from "./subscriber.js";

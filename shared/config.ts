@@ -35,13 +35,17 @@ export const DEFAULTS = {
   /** Defender can 404 a freshly created action for a few seconds. */
   NOT_FOUND_GRACE_MS: "30000",
   METRICS_PORT: "9464",
+  /** Prometheus scrapes from another host, so every interface by default. */
+  METRICS_HOST: "0.0.0.0",
+  /** The dashboard can show job data, so only this host by default; basic auth is required elsewhere. */
+  DASHBOARD_HOST: "127.0.0.1",
   /** A worker renews its job locks; a crashed worker's jobs are taken over about this long after. */
   WORKER_LOCK_MS: "30000",
   LOG_LEVEL: "info",
 } as const;
 
 /** Values never echoed in error messages: they may hold credentials. */
-const SECRET_KEYS = new Set(["AZURE_CLIENT_SECRET", "REDIS_URL"]);
+const SECRET_KEYS = new Set(["AZURE_CLIENT_SECRET", "REDIS_URL", "DASHBOARD_PASSWORD"]);
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
 
@@ -125,6 +129,11 @@ const schema = z.object({
   HTTP_TIMEOUT_MS: int(1),
   NOT_FOUND_GRACE_MS: int(0),
   METRICS_PORT: int(0, 65535),
+  METRICS_HOST: z.string().min(1, "must not be empty"),
+  DASHBOARD_PORT: int(0, 65535).optional(),
+  DASHBOARD_HOST: z.string().min(1, "must not be empty"),
+  DASHBOARD_USER: z.string().min(1).optional(),
+  DASHBOARD_PASSWORD: z.string().min(1).optional(),
   WORKER_LOCK_MS: int(1000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
 });
@@ -156,6 +165,12 @@ export interface Config {
   httpTimeoutMs: number;
   notFoundGraceMs: number;
   metricsPort: number;
+  metricsHost: string;
+  /** Unset (or 0): no dashboard. */
+  dashboardPort?: number;
+  dashboardHost: string;
+  dashboardUser?: string;
+  dashboardPassword?: string;
   workerLockMs: number;
   logLevel: z.infer<typeof schema>["LOG_LEVEL"];
 }
@@ -208,6 +223,11 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     httpTimeoutMs: e.HTTP_TIMEOUT_MS,
     notFoundGraceMs: e.NOT_FOUND_GRACE_MS,
     metricsPort: e.METRICS_PORT,
+    metricsHost: e.METRICS_HOST,
+    dashboardPort: e.DASHBOARD_PORT || undefined,
+    dashboardHost: e.DASHBOARD_HOST,
+    dashboardUser: e.DASHBOARD_USER,
+    dashboardPassword: e.DASHBOARD_PASSWORD,
     workerLockMs: e.WORKER_LOCK_MS,
     logLevel: e.LOG_LEVEL,
   };

@@ -46,6 +46,8 @@ export interface DefenderClientOptions {
   logger: Logger;
   /** Called once per HTTP exchange, for metrics. */
   onResponse?: (endpoint: Endpoint, status: number | "error") => void;
+  /** Called when Defender throttles (429, or 503 with Retry-After), for metrics. */
+  onThrottled?: (endpoint: Endpoint) => void;
 }
 
 export interface ActionPage {
@@ -201,7 +203,10 @@ export class DefenderClient {
     const error = responseError(endpoint, response.status, retryAfter, response.data, Date.now());
     if (!error) return response.data as T;
     // Every worker's calls to this endpoint wait, not just this job's.
-    if (error instanceof ThrottledError) await this.options.budget.pause(tenantId, endpoint, error.waitMs);
+    if (error instanceof ThrottledError) {
+      this.options.onThrottled?.(endpoint);
+      await this.options.budget.pause(tenantId, endpoint, error.waitMs);
+    }
     throw error;
   }
 

@@ -15,9 +15,9 @@ import {
   UnauthorizedError,
   UpstreamError,
 } from "../shared/errors.js";
+import { failedResult, finishedResult } from "../shared/results.js";
 import { backoffMs, notFoundRecheckMs } from "../shared/retry-policy.js";
 import type { JobState } from "./job-state.js";
-import { failedResult, finishedResult } from "./results.js";
 
 /** The Defender calls the rule needs. */
 export interface ActionsApi {

@@ -3,10 +3,10 @@ import type { Redis } from "ioredis";
 import type { Config } from "../shared/config.js";
 import type { CancelResult } from "../shared/contract.js";
 import type { Logger } from "../shared/logger.js";
-import { type ActionsApi, processCancel } from "./cancel-processor.js";
+import { failedResult } from "../shared/results.js";
+import { type ActionsApi, type Decision, processCancel } from "./cancel-processor.js";
 import { readState } from "./job-state.js";
 import type { ResultPublisher } from "./result-publisher.js";
-import { failedResult } from "./results.js";
 
 export interface CancelWorkerDeps {
   config: Config;
@@ -17,6 +17,8 @@ export interface CancelWorkerDeps {
   publisher: ResultPublisher;
   logger: Logger;
   onOutcome?: (result: CancelResult, durationMs: number) => void;
+  /** Called each time a job goes back to Redis to wait, for metrics. */
+  onDelay?: (reason: Extract<Decision, { kind: "delay" }>["reason"], ms: number) => void;
 }
 
 /** Wires the rule into a BullMQ worker: delays go back to Redis, results are published once. */
@@ -63,6 +65,7 @@ export function createCancelWorker(deps: CancelWorkerDeps): Worker {
       );
       if (decision.kind === "delay") {
         logger.debug({ jobId: job.id, reason: decision.reason, delayMs: decision.ms }, "job delayed");
+        deps.onDelay?.(decision.reason, decision.ms);
         await job.moveToDelayed(Date.now() + decision.ms, token);
         throw new DelayedError();
       }

@@ -1,26 +1,42 @@
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
+import { CampaignStore } from "../shared/campaign-store.js";
 import type { Config } from "../shared/config.js";
 import type { CancelResult } from "../shared/contract.js";
-import { openQueue, RESULT_JOB_NAME, resultJobId, retentionOptions } from "../shared/queues.js";
+import { keyPrefix, openQueue, RESULT_JOB_NAME, resultJobId, retentionOptions } from "../shared/queues.js";
 
 /**
- * Publishes each result as a `result` job on every RESULTS_QUEUE. The job id is the cancel job's,
- * so a second publication of the same result (after a crash) adds nothing while the first exists.
+ * Publishes each result everywhere it is read from: a `result` job on every RESULTS_QUEUE, and the
+ * campaign's record when the job belongs to one. The result job's id is the cancel job's and the
+ * campaign counts each job once, so publishing the same result twice (after a crash) adds nothing.
  */
 export class ResultPublisher {
   private readonly queues: Queue[];
+  private readonly campaigns: CampaignStore;
 
   constructor(
     connection: Redis,
-    private readonly config: Pick<Config, "resultsQueues" | "queuePrefix" | "resultRetentionMs">,
+    private readonly config: Pick<
+      Config,
+      "resultsQueues" | "queuePrefix" | "cancelQueue" | "resultRetentionMs"
+    >,
   ) {
     this.queues = config.resultsQueues.map((name) => openQueue(name, connection, config));
+    this.campaigns = new CampaignStore(connection, keyPrefix(config), config.resultRetentionMs);
   }
 
   async publish(result: CancelResult): Promise<void> {
-    const options = { jobId: resultJobId(result.jobId), ...retentionOptions(this.config) };
-    await Promise.all(this.queues.map((queue) => queue.add(RESULT_JOB_NAME, result, options)));
+    const options = {
+      jobId: resultJobId(result.jobId),
+      // A subscriber whose handler throws gets the result again, backing off for about an hour in all.
+      attempts: 12,
+      backoff: { type: "exponential", delay: 1_000 },
+      ...retentionOptions(this.config),
+    };
+    await Promise.all([
+      ...this.queues.map((queue) => queue.add(RESULT_JOB_NAME, result, options)),
+      this.campaigns.record(result),
+    ]);
   }
 
   async close(): Promise<void> {

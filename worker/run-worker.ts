@@ -1,18 +1,23 @@
 import type { Worker } from "bullmq";
 import type { Config, WorkerCredentials } from "../shared/config.js";
-import { DefenderClient } from "../shared/defender-client.js";
+import { createDefenderSession } from "../shared/defender-session.js";
 import type { Logger } from "../shared/logger.js";
-import { keyPrefix } from "../shared/queues.js";
-import { RateLimiter } from "../shared/rate-limiter.js";
+import type { RateLimiter } from "../shared/rate-limiter.js";
 import { connectRedis, evictionPolicy } from "../shared/redis.js";
-import { TokenProvider } from "../shared/token-provider.js";
+import type { TokenProvider } from "../shared/token-provider.js";
 import { createCancelWorker } from "./cancel-worker.js";
+import { dashboardSettings } from "./dashboard-auth.js";
+import { startOperations } from "./operations.js";
 import { ResultPublisher } from "./result-publisher.js";
 
 export interface RunningWorker {
   worker: Worker;
   tokens: TokenProvider;
   limiter: RateLimiter;
+  /** The bound port of /metrics, /healthz and /readyz; undefined when METRICS_PORT is 0. */
+  httpPort?: number;
+  /** The bound port of the queue dashboard; undefined when DASHBOARD_PORT is unset. */
+  dashboardPort?: number;
   /** Stops taking jobs, lets the ones in hand finish, puts back (delayed) what is left after the timeout. */
   stop(): Promise<void>;
 }
@@ -26,6 +31,8 @@ export interface StartWorkerOptions {
 /** Everything a worker process runs, built from the parsed config. */
 export async function startWorker(options: StartWorkerOptions): Promise<RunningWorker> {
   const { config, credentials, logger } = options;
+  // Refused before anything connects: an unprotected dashboard must not even start.
+  const dashboard = dashboardSettings(config);
   const connection = await connectRedis(config.redisUrl, { blocking: true });
   const policy = await evictionPolicy(connection);
   if (policy && policy !== "noeviction") {
@@ -34,24 +41,28 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       `Redis maxmemory-policy is ${policy}, not noeviction: under memory pressure Redis may evict queued jobs, which would vanish. Set maxmemory-policy noeviction.`,
     );
   }
-  const tokens = new TokenProvider({
-    credentials,
-    authorityHost: config.authorityHost,
-    scope: config.tokenScope,
-    timeoutMs: config.httpTimeoutMs,
-  });
-  const limiter = new RateLimiter(connection, {
-    prefix: keyPrefix(config),
-    windows: config.rateLimits,
-    campaignShare: config.campaignBudgetShare,
-  });
-  const api = new DefenderClient({
-    baseUrl: config.apiBaseUrl,
-    timeoutMs: config.httpTimeoutMs,
+  // Metrics are wired into the client by late binding: the operations server needs the token provider first.
+  const hooks: Parameters<typeof createDefenderSession>[4] = {};
+  const {
     tokens,
-    budget: limiter,
-    logger,
+    limiter,
+    client: api,
+  } = createDefenderSession(config, credentials, connection, logger, {
+    onResponse: (endpoint, status) => hooks.onResponse?.(endpoint, status),
+    onThrottled: (endpoint) => hooks.onThrottled?.(endpoint),
   });
+  const ops = await startOperations({
+    config,
+    tenantId: credentials.tenantId,
+    tokens,
+    dashboard,
+    logger,
+  }).catch((err) => {
+    connection.disconnect();
+    throw err;
+  });
+  hooks.onResponse = ops.metrics?.onResponse;
+  hooks.onThrottled = ops.metrics?.onThrottled;
   const publisher = new ResultPublisher(connection, config);
   const worker = createCancelWorker({
     config,
@@ -60,6 +71,8 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     api,
     publisher,
     logger,
+    onOutcome: ops.metrics?.onOutcome,
+    onDelay: ops.metrics?.onDelay,
   });
   await worker.waitUntilReady();
   logger.info(
@@ -71,6 +84,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   const stop = () => {
     stopping ??= (async () => {
       logger.info({ timeoutMs: config.shutdownTimeoutMs }, "worker stopping");
+      ops.markStopping();
       const closed = worker.close();
       const timedOut = await Promise.race([
         closed.then(() => false),
@@ -83,10 +97,11 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
         await closed;
       }
       await publisher.close();
+      await ops.close();
       connection.disconnect();
       logger.info("worker stopped");
     })();
     return stopping;
   };
-  return { worker, tokens, limiter, stop };
+  return { worker, tokens, limiter, httpPort: ops.httpPort, dashboardPort: ops.dashboardPort, stop };
 }

@@ -5,8 +5,8 @@ import {
   type Outcome,
   parseCancelJob,
   type ResultError,
-} from "../shared/contract.js";
-import { isGuid } from "../shared/guid.js";
+} from "./contract.js";
+import { isGuid } from "./guid.js";
 
 interface JobRef {
   jobId: string;

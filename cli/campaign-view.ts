@@ -1,0 +1,78 @@
+import cliProgress from "cli-progress";
+import type { ProgressSample } from "../jobs/campaign-progress.js";
+import type { CampaignRecord } from "../shared/campaign-store.js";
+import { OUTCOMES } from "../shared/contract.js";
+import { formatDuration } from "../shared/durations.js";
+
+const PLAIN_EVERY_MS = 5_000;
+
+/** A live bar on a terminal; a plain line every few seconds otherwise (logs, CI). */
+export class ProgressView {
+  private bar: cliProgress.SingleBar | undefined;
+  private lastLine = 0;
+
+  constructor(
+    private readonly out: NodeJS.WritableStream,
+    private readonly tty: boolean,
+  ) {}
+
+  update(sample: ProgressSample): void {
+    const { record } = sample;
+    const payload = {
+      counts: OUTCOMES.map((o) => `${o} ${record.counts[o]}`).join(", "),
+      rate: `${sample.perMinute.toFixed(1)}/min`,
+      eta: sample.etaMs === undefined ? "unknown" : formatDuration(sample.etaMs),
+    };
+    if (this.tty) {
+      if (!this.bar) {
+        this.bar = new cliProgress.SingleBar(
+          {
+            stream: this.out,
+            format: "{bar} {value}/{total} | {counts} | {rate} | ETA {eta}",
+            hideCursor: true,
+          },
+          cliProgress.Presets.shades_classic,
+        );
+        this.bar.start(record.total, record.done, payload);
+      }
+      this.bar.setTotal(record.total);
+      this.bar.update(record.done, payload);
+      return;
+    }
+    const now = Date.now();
+    if (now - this.lastLine < PLAIN_EVERY_MS && record.done < record.total) return;
+    this.lastLine = now;
+    this.out.write(
+      `progress ${record.done}/${record.total} (${payload.counts}) ${payload.rate}, ETA ${payload.eta}\n`,
+    );
+  }
+
+  stop(): void {
+    this.bar?.stop();
+  }
+}
+
+export function printSummary(
+  out: NodeJS.WritableStream,
+  record: CampaignRecord,
+  failedIds: string[],
+  json: boolean,
+): void {
+  if (json) {
+    out.write(
+      `${JSON.stringify({ campaignId: record.id, total: record.total, done: record.done, counts: record.counts, failedActionIds: failedIds })}\n`,
+    );
+    return;
+  }
+  out.write(`Campaign ${record.id}\n`);
+  for (const outcome of OUTCOMES)
+    out.write(`  ${outcome.padEnd(18)}${String(record.counts[outcome]).padStart(8)}\n`);
+  out.write(`  ${"total".padEnd(18)}${String(record.total).padStart(8)}\n`);
+  if (failedIds.length > 0) {
+    out.write(
+      `Failed actions (mde-cancel campaign --retry-failed ${record.id} --comment ... enqueues them again):\n`,
+    );
+    for (const id of failedIds.slice(0, 20)) out.write(`  ${id}\n`);
+    if (failedIds.length > 20) out.write(`  ... and ${failedIds.length - 20} more\n`);
+  }
+}

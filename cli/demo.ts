@@ -1,0 +1,218 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import type { Redis } from "ioredis";
+import { startCampaign } from "../jobs/campaign.js";
+import { budgetJobsPerMs, waitForCampaign } from "../jobs/campaign-progress.js";
+import { CampaignStore } from "../shared/campaign-store.js";
+import { parseConfig } from "../shared/config.js";
+import { OperationalError } from "../shared/errors.js";
+import { keyPrefix, openQueue } from "../shared/queues.js";
+import { connectRedis } from "../shared/redis.js";
+import { sleep } from "../shared/sleep.js";
+import { ensureServerCert } from "../sim/certs.js";
+import { type Simulator, startSimulator } from "../sim/server.js";
+import { ProgressView, printSummary } from "./campaign-view.js";
+
+const TENANT = "11111111-2222-3333-4444-555555555555";
+const CLIENT = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
+const SECRET = "demo-secret";
+/** Faster than Microsoft's 100/min, so the demo shows budgeting, throttling and retries in seconds. */
+const DEMO_LIMITS = "150/5s";
+
+export interface DemoOptions {
+  env: NodeJS.ProcessEnv;
+  actions: number;
+  workers: number;
+  out: NodeJS.WritableStream;
+}
+
+/**
+ * The whole mission on the bundled simulator: Redis (the configured one, or a private
+ * redis-server), the simulator with injected 429s and 5xx, two worker processes and a campaign
+ * of a few hundred actions in mixed states, then what happened.
+ */
+export async function runDemo(options: DemoOptions): Promise<number> {
+  const say = (line: string) => options.out.write(`${line}\n`);
+  const redisServer = await ensureRedis(options.env.REDIS_URL ?? "redis://127.0.0.1:6379", say);
+  const certDir = join(process.cwd(), ".cache", "demo-certs");
+  const tls = ensureServerCert(certDir);
+  let sim: Simulator | undefined;
+  const workers: ChildProcess[] = [];
+  let redis: Redis | undefined;
+  try {
+    sim = await startSimulator({
+      tls: { key: readFileSync(tls.keyPath), cert: readFileSync(tls.certPath) },
+      tenantId: TENANT,
+      clientId: CLIENT,
+      clientSecret: SECRET,
+      rateLimits: [{ limit: 150, windowMs: 5_000 }],
+      faults: { p429: 0.02, p500: 0.02 },
+      drift: { intervalMs: 500, stepProbability: 0.02 },
+      seed: 7,
+    });
+    const env: Record<string, string> = {
+      ...(options.env as Record<string, string>),
+      REDIS_URL: redisServer.url,
+      QUEUE_PREFIX: options.env.QUEUE_PREFIX || `demo-${process.pid}`,
+      MDE_API_BASE_URL: sim.url,
+      AZURE_AUTHORITY_HOST: sim.url,
+      AZURE_TENANT_ID: TENANT,
+      AZURE_CLIENT_ID: CLIENT,
+      AZURE_CLIENT_SECRET: SECRET,
+      MDE_RATE_LIMITS: DEMO_LIMITS,
+      NOT_FOUND_GRACE_MS: "3000",
+      METRICS_PORT: "0",
+      LOG_LEVEL: "warn",
+      NODE_EXTRA_CA_CERTS: tls.certPath,
+    };
+    delete env.AZURE_CLIENT_CERTIFICATE_PATH;
+    const config = parseConfig(env);
+    say(
+      `Simulator: ${sim.url} (Defender API and Entra ID, ${DEMO_LIMITS} per endpoint, random 429s and 500s)`,
+    );
+
+    const ids = seedActions(sim, options.actions);
+    for (let i = 0; i < options.workers; i++) workers.push(startWorker(env));
+    say(
+      `Workers: ${options.workers} processes, ${config.workerConcurrency} jobs each, one shared budget in Redis`,
+    );
+
+    redis = await connectRedis(config.redisUrl);
+    const store = new CampaignStore(redis, keyPrefix(config), config.resultRetentionMs);
+    const queue = openQueue(config.cancelQueue, redis, config);
+    const started = await startCampaign(queue, store, {
+      ids,
+      comment: "mde-cancel demo",
+      tenantId: TENANT,
+      source: "demo",
+      resultRetentionMs: config.resultRetentionMs,
+    });
+    await queue.close();
+    say(`Campaign ${started.campaignId}: ${started.added} actions enqueued\n`);
+
+    const view = new ProgressView(options.out, Boolean((options.out as NodeJS.WriteStream).isTTY));
+    const record = await waitForCampaign(store, started.campaignId, {
+      budgetPerMs: budgetJobsPerMs(config.rateLimits, config.campaignBudgetShare),
+      intervalMs: 250,
+      onSample: (s) => view.update(s),
+    });
+    view.stop();
+    if (!record) return 1;
+    say("");
+    printSummary(options.out, record, [], false);
+    const count = (pred: (r: Simulator["requests"][number]) => boolean) =>
+      sim?.requests.filter(pred).length ?? 0;
+    say("\nWhat happened");
+    say(`  Defender calls            ${count((r) => ["get", "cancel"].includes(String(r.endpoint)))}`);
+    say(
+      `  429s absorbed             ${count((r) => r.status === 429)} (every worker paused for Retry-After)`,
+    );
+    say(`  5xx retried               ${count((r) => (r.status ?? 0) >= 500)}`);
+    say(`  terminal actions skipped  ${record.counts.already_terminal} (no cancel sent)`);
+    say(`  ids Defender did not know ${record.counts.not_found} (re-checked for NOT_FOUND_GRACE_MS first)`);
+    say(`  token requests            ${sim.tokenRequests()} (msal cache shared by each worker's jobs)`);
+    return record.counts.failed > 0 ? 1 : 0;
+  } finally {
+    for (const w of workers) w.kill("SIGTERM");
+    await Promise.all(
+      workers.map(
+        (w) => new Promise((resolve) => (w.exitCode !== null ? resolve(0) : w.once("exit", resolve))),
+      ),
+    );
+    redis?.disconnect();
+    await sim?.close();
+    redisServer.stop();
+  }
+}
+
+/** Actions in every state, plus a few ids Defender never heard of. */
+function seedActions(sim: Simulator, n: number): string[] {
+  const statuses = [
+    "Pending",
+    "Pending",
+    "Pending",
+    "InProgress",
+    "Succeeded",
+    "Failed",
+    "Cancelled",
+    "TimeOut",
+  ] as const;
+  const types = [
+    "Isolate",
+    "RunAntiVirusScan",
+    "LiveResponse",
+    "CollectInvestigationPackage",
+    "RestrictCodeExecution",
+  ];
+  const ids: string[] = [];
+  for (let i = 0; i < n - 5; i++)
+    ids.push(
+      sim.store.add({ status: statuses[i % statuses.length], type: types[i % types.length] as never }).id,
+    );
+  for (let i = 0; i < 5; i++) ids.push(crypto.randomUUID());
+  return ids;
+}
+
+function startWorker(env: Record<string, string>): ChildProcess {
+  // The same CLI this process runs (dist/cli/main.js, or cli/main.ts under tsx).
+  return spawn(process.execPath, [...process.execArgv, process.argv[1] as string, "worker"], {
+    env,
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+}
+
+/** The configured Redis if it answers; else a private redis-server on a free port, without persistence. */
+async function ensureRedis(
+  url: string,
+  say: (l: string) => void,
+): Promise<{ url: string; stop: () => void }> {
+  try {
+    const probe = await connectRedis(url, { blocking: false, timeoutMs: 2_000 });
+    probe.disconnect();
+    say(`Redis: ${url.replace(/\/\/[^@]*@/, "//***@")}`);
+    return { url, stop: () => undefined };
+  } catch {
+    // fall through to a private server
+  }
+  const port = await freePort();
+  const child = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    {
+      stdio: "ignore",
+    },
+  );
+  const spawned = await new Promise<boolean>((resolve) => {
+    child.once("error", () => resolve(false));
+    child.once("spawn", () => resolve(true));
+  });
+  const privateUrl = `redis://127.0.0.1:${port}`;
+  // It listens a few ms after it started; until then connections are refused.
+  for (const deadline = Date.now() + 5_000; spawned && child.exitCode === null && Date.now() < deadline; ) {
+    try {
+      const probe = await connectRedis(privateUrl, { blocking: false, timeoutMs: 1_000 });
+      probe.disconnect();
+      say(`Redis: none at ${url}; started redis-server on port ${port} for this demo`);
+      return { url: privateUrl, stop: () => child.kill() };
+    } catch {
+      await sleep(100);
+    }
+  }
+  child.kill();
+  throw new OperationalError(
+    `No Redis answers at ${url} and redis-server could not be started; install it (apt-get install redis-server, brew install redis) or run docker compose up -d redis.`,
+  );
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,189 @@
+import { X509Certificate } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { Command } from "commander";
+import { OperationalError, UsageError } from "../shared/errors.js";
+import type { ActionStore } from "../sim/action-store.js";
+import { ensureServerCert } from "../sim/certs.js";
+import { ACTION_STATUSES, ACTION_TYPES } from "../sim/machine-action.js";
+import { type Simulator, startSimulator } from "../sim/server.js";
+import {
+  SIMULATOR_DEFAULTS as D,
+  type ParsedSimulatorOptions,
+  parseSimulatorOptions,
+  type RawSimulatorOptions,
+} from "./simulator-options.js";
+
+/** `mde-cancel simulator`: the test simulator as a standalone HTTPS server for playbook authors and Docker. */
+export function simulatorCommand(_env: NodeJS.ProcessEnv): Command {
+  return new Command("simulator")
+    .description("Run a local HTTPS simulator of the Defender API and Entra ID until SIGINT or SIGTERM.")
+    .option("--port <n>", "port to listen on; 0 picks a free one", D.port)
+    .option("--host <address>", "address to listen on (0.0.0.0 for every interface)", D.host)
+    .option("--actions <n>", "machine actions to generate, every status and type among them", D.actions)
+    .option("--seed <n>", "seed of the generated actions, random faults and drift", D.seed)
+    .option(
+      "--rate-limits <windows>",
+      "budget per tenant and endpoint, N/<int><ms|s|m|h>, or none",
+      D.rateLimits,
+    )
+    .option("--faults <p>", "random Defender faults, e.g. p429=0.05,p500=0.02,p503=0.01")
+    .option(
+      "--terminal-cancel <status>",
+      "answer to cancelling a finished action: 400, 403 or 200",
+      D.terminalCancel,
+    )
+    .option(
+      "--not-found-lag-ms <n>",
+      "how long an action added through /_sim/actions answers 404",
+      D.notFoundLagMs,
+    )
+    .option(
+      "--drift-ms <n>",
+      "every n ms some live actions move on (Pending → InProgress → Succeeded); 0 never",
+      D.driftMs,
+    )
+    .option("--latency-ms <n>", "delay added to every Entra and Defender answer", D.latencyMs)
+    .option("--tenant <guid>", "the tenant it accepts", D.tenant)
+    .option("--client-id <guid>", "the app registration it accepts", D.clientId)
+    .option("--client-secret <s>", "the client secret it accepts (a fake one by default)", D.clientSecret)
+    .option("--client-cert <pem>", "also accept client assertions signed for this certificate")
+    .option("--cert-dir <dir>", "where its self-signed certificate is created and kept", D.certDir)
+    .option(
+      "--cert-host <names>",
+      "extra DNS names or IPs for the certificate (comma-separated)",
+      collect,
+      [],
+    )
+    .option("--json", "print one JSON line with url, port, certPath and env instead of the text")
+    .option("--quiet", "do not log each request on stderr")
+    .action(async (raw: RawSimulatorOptions) => {
+      const parsed = parseSimulatorOptions(raw, process.cwd());
+      const certPath = certificate(parsed);
+      const sim = await listen(parsed, certPath, raw.quiet ? undefined : (line) => log(line));
+      if (parsed.sim.actions) addMissingVariety(sim.store);
+      const env = workerEnv(sim, parsed, certPath);
+      process.stdout.write(
+        raw.json
+          ? `${JSON.stringify({ url: sim.url, port: sim.port, certPath, env })}\n`
+          : banner(sim, parsed, certPath, env),
+      );
+      const signal = await new Promise<string>((resolve) => {
+        process.once("SIGINT", resolve);
+        process.once("SIGTERM", resolve);
+      });
+      await sim.close();
+      if (!raw.json) log(`${signal} received, simulator stopped`);
+      // A client's kept-alive socket must not hold the process open after a clean stop.
+      process.exit(0);
+    });
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+const log = (line: string) => process.stderr.write(`[simulator] ${line}\n`);
+const WILDCARD_OR_LOOPBACK = new Set(["0.0.0.0", "::", "127.0.0.1", "localhost"]);
+
+function certificate(parsed: ParsedSimulatorOptions): string {
+  const host = parsed.sim.host ?? D.host;
+  // A client that reaches the simulator by the address it listens on must find that name in the certificate.
+  const hosts = WILDCARD_OR_LOOPBACK.has(host) ? parsed.certHosts : [...parsed.certHosts, host];
+  try {
+    return ensureServerCert(parsed.certDir, hosts).certPath;
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new OperationalError(
+      `Could not create the simulator's certificate in ${parsed.certDir} (${why}); it needs the openssl command and a writable directory (--cert-dir).`,
+    );
+  }
+}
+
+async function listen(
+  parsed: ParsedSimulatorOptions,
+  certPath: string,
+  logLine: ((line: string) => void) | undefined,
+): Promise<Simulator> {
+  const keyPath = certPath.replace(/\.crt$/, ".key");
+  const clientCertPem = parsed.clientCertPath === undefined ? undefined : clientCert(parsed.clientCertPath);
+  try {
+    const tls = { cert: readFileSync(certPath), key: readFileSync(keyPath) };
+    return await startSimulator({ ...parsed.sim, clientCertPem, tls, log: logLine });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const where = `${parsed.sim.host}:${parsed.sim.port}`;
+    if (code === "EADDRINUSE")
+      throw new OperationalError(`Port ${where} is already in use; pass another --port, or --port 0.`);
+    if (code === "EACCES" || code === "EADDRNOTAVAIL" || code === "ENOTFOUND")
+      throw new OperationalError(`Cannot listen on ${where} (${code}); check --host and --port.`);
+    throw err;
+  }
+}
+
+function clientCert(path: string): Buffer {
+  try {
+    const pem = readFileSync(path);
+    void new X509Certificate(pem).fingerprint256;
+    return pem;
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new UsageError(
+      `--client-cert ${JSON.stringify(path)} must be a readable PEM certificate (${why}).`,
+    );
+  }
+}
+
+/** A custom seed or a small --actions may miss a status or type; playbook authors expect to find each. */
+function addMissingVariety(store: ActionStore): void {
+  const present = store.list();
+  for (const type of ACTION_TYPES.filter((t) => !present.some((a) => a.type === t)))
+    store.add({ type, status: "Pending", visibleAfter: 0 });
+  for (const status of ACTION_STATUSES.filter((s) => !present.some((a) => a.status === s)))
+    store.add({ status, visibleAfter: 0 });
+}
+
+function workerEnv(sim: Simulator, parsed: ParsedSimulatorOptions, certPath: string): Record<string, string> {
+  const env: Record<string, string> = {
+    MDE_API_BASE_URL: sim.url,
+    AZURE_AUTHORITY_HOST: sim.authorityHost,
+    AZURE_TENANT_ID: parsed.sim.tenantId,
+    AZURE_CLIENT_ID: parsed.sim.clientId,
+    // The simulator's own fake secret (simulator-secret unless --client-secret): not a real credential.
+    AZURE_CLIENT_SECRET: parsed.sim.clientSecret ?? D.clientSecret,
+    NODE_EXTRA_CA_CERTS: certPath,
+  };
+  // A worker budgeted like Microsoft would hit a stricter simulator's 429s; match its windows instead.
+  const custom = parsed.rateLimitsText.trim();
+  if (custom !== D.rateLimits && custom.toLowerCase() !== "none") env.MDE_RATE_LIMITS = custom;
+  return env;
+}
+
+function banner(
+  sim: Simulator,
+  parsed: ParsedSimulatorOptions,
+  certPath: string,
+  env: Record<string, string>,
+): string {
+  const actions = sim.store.list();
+  const byStatus = ACTION_STATUSES.map((s) => `${actions.filter((a) => a.status === s).length} ${s}`);
+  const pending = actions.find((a) => a.status === "Pending");
+  const { sim: o } = parsed;
+  const limits = o.rateLimits?.length === 0 ? "no rate limits" : `rate limits ${parsed.rateLimitsText}`;
+  const drift = parsed.driftMs > 0 ? `live actions drift every ${parsed.driftMs} ms` : "no drift";
+  return [
+    `Defender API and Entra ID simulator listening on ${sim.url}`,
+    `  ${actions.length} actions (seed ${o.seed}): ${byStatus.join(", ")}`,
+    `  ${limits}; cancelling a finished action answers ${o.terminalCancel}; ${drift}`,
+    ...(pending ? [`  a Pending action to cancel: ${pending.id}`] : []),
+    "",
+    `Trust its certificate through NODE_EXTRA_CA_CERTS: ${certPath}`,
+    "",
+    "Point a worker (or your own client) at it:",
+    ...Object.entries(env).map(([key, value]) => `export ${key}=${shellQuote(value)}`),
+    "",
+    `Admin API under ${sim.url}/_sim/ (requests, actions, faults): see docs/simulator.md.`,
+    "Stop it with Ctrl-C (SIGINT) or SIGTERM.",
+    "",
+  ].join("\n");
+}
+
+function shellQuote(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
+}

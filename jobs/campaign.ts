@@ -1,0 +1,153 @@
+import { randomBytes } from "node:crypto";
+import type { Queue } from "bullmq";
+import type { CampaignStore } from "../shared/campaign-store.js";
+import { isTerminal, type MachineAction } from "../shared/contract.js";
+import type { DefenderClient } from "../shared/defender-client.js";
+import { BudgetWaitError, ThrottledError, UsageError } from "../shared/errors.js";
+import { isGuid } from "../shared/guid.js";
+import { CANCEL_JOB_NAME, deduplicationId, newJobId, retentionOptions } from "../shared/queues.js";
+import { sleep } from "../shared/sleep.js";
+import { MAX_PRIORITY, validPriority } from "./enqueue.js";
+
+/** Campaign jobs wait behind every job without a priority (a playbook's urgent cancel). */
+export const DEFAULT_CAMPAIGN_PRIORITY = 1000;
+const CHUNK = 1000;
+
+export interface CampaignRequest {
+  ids: string[];
+  comment: string;
+  tenantId: string;
+  /** The campaign id: `--name`, or generated. An existing id is only accepted for a replay. */
+  campaignId?: string;
+  replay?: boolean;
+  source: string;
+  priority?: number;
+  requestedBy?: string;
+  resultRetentionMs: number;
+}
+
+export interface CampaignStart {
+  campaignId: string;
+  /** Jobs added. */
+  added: number;
+  /** Actions that already had a job waiting, delayed or running elsewhere: not part of this campaign. */
+  alreadyQueued: string[];
+}
+
+export function newCampaignId(now = new Date()): string {
+  return `c-${now.toISOString().slice(0, 10)}-${randomBytes(4).toString("hex")}`;
+}
+
+export function validateCampaignId(id: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(id))
+    throw new UsageError(`--name ${JSON.stringify(id)} must be 1-100 letters, digits, '.', '_' or '-'.`);
+  return id;
+}
+
+/**
+ * Records the campaign, then adds its jobs in bulk (1,000 per round trip). Each action is counted
+ * into the campaign before its job exists, so no result can arrive for an action it does not know.
+ */
+export async function startCampaign(
+  queue: Queue,
+  store: CampaignStore,
+  req: CampaignRequest,
+): Promise<CampaignStart> {
+  const priority = req.priority ?? DEFAULT_CAMPAIGN_PRIORITY;
+  if (!validPriority(priority))
+    throw new UsageError(`--priority must be a whole number from 1 to ${MAX_PRIORITY}.`);
+  if (req.comment.trim() === "" || req.comment.length > 1000)
+    throw new UsageError("--comment must hold 1 to 1000 characters.");
+  const bad = req.ids.filter((id) => !isGuid(id));
+  if (bad.length > 0) throw new UsageError(`Nothing was enqueued: ${bad.slice(0, 5).join(", ")} not GUIDs.`);
+  const campaignId = validateCampaignId(req.campaignId ?? newCampaignId());
+  const created = await store.create(campaignId, { comment: req.comment, source: req.source, priority });
+  if (!created && !req.replay)
+    throw new UsageError(
+      `Campaign ${campaignId} already exists; choose another --name, or use --retry-failed.`,
+    );
+
+  let added = 0;
+  const alreadyQueued: string[] = [];
+  for (let i = 0; i < req.ids.length; i += CHUNK) {
+    const ids = req.ids.slice(i, i + CHUNK).map((id) => id.toLowerCase());
+    await store.addActions(campaignId, ids);
+    const planned = ids.map((machineActionId) => ({
+      name: CANCEL_JOB_NAME,
+      data: {
+        machineActionId,
+        comment: req.comment,
+        tenantId: req.tenantId,
+        campaignId,
+        ...(req.requestedBy ? { requestedBy: req.requestedBy } : {}),
+      },
+      opts: {
+        jobId: newJobId(),
+        deduplication: { id: deduplicationId(req.tenantId, machineActionId) },
+        priority,
+        ...retentionOptions(req),
+      },
+    }));
+    const jobs = await queue.addBulk(planned);
+    const skipped = planned.filter((p, k) => jobs[k]?.id !== p.opts.jobId).map((p) => p.data.machineActionId);
+    await store.removeActions(campaignId, skipped);
+    alreadyQueued.push(...skipped);
+    added += planned.length - skipped.length;
+  }
+  return { campaignId, added, alreadyQueued };
+}
+
+/**
+ * Every action matching an OData `$filter`, following `@odata.nextLink`, through the shared
+ * limiter (the list endpoint's budget). Stops with a UsageError past `max` matches.
+ */
+export async function resolveFilter(
+  client: Pick<DefenderClient, "listActions">,
+  tenantId: string,
+  filter: string,
+  options: { max: number; pageSize?: number; onWait?: (ms: number) => void },
+): Promise<MachineAction[]> {
+  const actions: MachineAction[] = [];
+  let nextLink: string | undefined;
+  do {
+    let page: Awaited<ReturnType<typeof client.listActions>>;
+    try {
+      page = await client.listActions(
+        tenantId,
+        { filter, top: options.pageSize, nextLink },
+        { campaign: true },
+      );
+    } catch (err) {
+      if (!(err instanceof BudgetWaitError || err instanceof ThrottledError)) throw err;
+      options.onWait?.(err.waitMs);
+      await sleep(err.waitMs);
+      continue;
+    }
+    actions.push(...page.actions);
+    if (cancellable(actions).length > options.max)
+      throw new UsageError(
+        `The filter matches more than --max ${options.max} actions that can be cancelled; narrow it, or raise --max if you mean it. Nothing was enqueued.`,
+      );
+    nextLink = page.nextLink;
+  } while (nextLink);
+  return actions;
+}
+
+/** What a dry run or a confirmation shows: counts by status and by type. */
+export function summarize(actions: MachineAction[]): {
+  byStatus: Record<string, number>;
+  byType: Record<string, number>;
+} {
+  const byStatus: Record<string, number> = {};
+  const byType: Record<string, number> = {};
+  for (const a of actions) {
+    byStatus[a.status] = (byStatus[a.status] ?? 0) + 1;
+    const type = String(a.type ?? "unknown");
+    byType[type] = (byType[type] ?? 0) + 1;
+  }
+  return { byStatus, byType };
+}
+
+export function cancellable(actions: MachineAction[]): string[] {
+  return actions.filter((a) => !isTerminal(a.status)).map((a) => a.id.toLowerCase());
+}

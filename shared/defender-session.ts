@@ -1,0 +1,43 @@
+import type { Redis } from "ioredis";
+import type { Config, WorkerCredentials } from "./config.js";
+import { DefenderClient, type DefenderClientOptions } from "./defender-client.js";
+import type { Logger } from "./logger.js";
+import { keyPrefix } from "./queues.js";
+import { RateLimiter } from "./rate-limiter.js";
+import { TokenProvider } from "./token-provider.js";
+
+export interface DefenderSession {
+  tokens: TokenProvider;
+  limiter: RateLimiter;
+  client: DefenderClient;
+}
+
+/** A Defender client with its token provider and the budget shared through `redis`. */
+export function createDefenderSession(
+  config: Config,
+  credentials: WorkerCredentials,
+  redis: Redis,
+  logger: Logger,
+  hooks: Pick<DefenderClientOptions, "onResponse" | "onThrottled"> = {},
+): DefenderSession {
+  const tokens = new TokenProvider({
+    credentials,
+    authorityHost: config.authorityHost,
+    scope: config.tokenScope,
+    timeoutMs: config.httpTimeoutMs,
+  });
+  const limiter = new RateLimiter(redis, {
+    prefix: keyPrefix(config),
+    windows: config.rateLimits,
+    campaignShare: config.campaignBudgetShare,
+  });
+  const client = new DefenderClient({
+    baseUrl: config.apiBaseUrl,
+    timeoutMs: config.httpTimeoutMs,
+    tokens,
+    budget: limiter,
+    logger,
+    ...hooks,
+  });
+  return { tokens, limiter, client };
+}

@@ -1,0 +1,116 @@
+import { createServer } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { type Harness, startHarness, TENANT } from "../support/harness.js";
+
+let h: Harness;
+afterEach(async () => {
+  await h?.close();
+});
+
+/** A port nothing listens on right now (METRICS_PORT=0 means "off", so tests pick one). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function scrape(port: number): Promise<string> {
+  const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+  expect(response.status).toBe(200);
+  expect(response.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
+  return response.text();
+}
+
+/** The value of one series, e.g. `mde_cancel_jobs_total{outcome="cancelled"}`; undefined if absent. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+const simCount = (endpoint: string, status: number) =>
+  h.sim.requests.filter((r) => r.endpoint === endpoint && r.status === status).length;
+
+describe("worker /metrics", () => {
+  it("counts outcomes, exchanges by endpoint and status, 429s, and reads queue, budget and tokens on scrape", async () => {
+    const port = await freePort();
+    h = await startHarness({ env: { METRICS_PORT: String(port), METRICS_HOST: "127.0.0.1" } });
+    const pending = h.sim.store.add({ status: "Pending" }).id;
+    const done = h.sim.store.add({ status: "Succeeded" }).id;
+    h.sim.injectFault({ endpoint: "get", status: 429, headers: { "Retry-After": "1" } });
+    const running = await h.startWorker();
+    expect(running.httpPort).toBe(port);
+    await h.enqueue([pending, done].map((machineActionId) => ({ machineActionId, comment: "stop" })));
+    await h.results(2);
+
+    const text = await scrape(port);
+    expect(sample(text, 'mde_cancel_jobs_total{outcome="cancelled"}')).toBe(1);
+    expect(sample(text, 'mde_cancel_jobs_total{outcome="already_terminal"}')).toBe(1);
+    expect(sample(text, 'mde_cancel_jobs_total{outcome="failed"}')).toBe(0);
+    // Every exchange the simulator saw is counted, and nothing else.
+    expect(simCount("get", 429)).toBe(1);
+    expect(sample(text, 'mde_api_requests_total{endpoint="get",status="429"}')).toBe(1);
+    expect(sample(text, 'mde_api_requests_total{endpoint="get",status="200"}')).toBe(simCount("get", 200));
+    expect(sample(text, 'mde_api_requests_total{endpoint="cancel",status="200"}')).toBe(1);
+    expect(sample(text, 'mde_api_throttled_total{endpoint="get"}')).toBe(1);
+    expect(sample(text, 'mde_api_throttled_total{endpoint="cancel"}')).toBe(0);
+    expect(sample(text, 'mde_cancel_job_delays_total{reason="throttled"}')).toBeGreaterThanOrEqual(1);
+    expect(sample(text, "mde_cancel_job_duration_seconds_count")).toBe(2);
+    expect(sample(text, 'mde_cancel_job_duration_seconds_bucket{le="+Inf"}')).toBe(2);
+    expect(sample(text, "mde_cancel_job_latency_seconds_count")).toBe(2);
+    expect(sample(text, "mde_tokens_acquired_total")).toBe(h.sim.tokenRequests());
+    expect(sample(text, "mde_redis_up")).toBe(1);
+    expect(sample(text, 'mde_cancel_queue_jobs{state="completed"}')).toBe(2);
+    expect(sample(text, 'mde_cancel_queue_jobs{state="waiting"}')).toBe(0);
+    expect(sample(text, "mde_cancel_queue_oldest_waiting_seconds")).toBe(0);
+    // The limiter counts every GET that took budget; the default window is 100 a minute.
+    const gets = h.sim.requests.filter((r) => r.endpoint === "get").length;
+    expect(sample(text, `mde_rate_limit_budget_left{tenant="${TENANT}",endpoint="get",window="1m"}`)).toBe(
+      100 - gets,
+    );
+    expect(sample(text, `mde_rate_limit_budget_left{tenant="${TENANT}",endpoint="list",window="1h"}`)).toBe(
+      1500,
+    );
+    expect(sample(text, `mde_rate_limit_paused_seconds{tenant="${TENANT}",endpoint="cancel"}`)).toBe(0);
+    expect(text).toContain("# TYPE mde_rate_limit_wait_seconds_total counter");
+    expect(text).toContain("process_cpu_user_seconds_total");
+    expect(text).toContain("nodejs_heap_size_used_bytes");
+  });
+
+  it("adds up the time jobs waited for rate-limit budget", async () => {
+    const port = await freePort();
+    h = await startHarness({ env: { METRICS_PORT: String(port), MDE_RATE_LIMITS: "1/1s" } });
+    const ids = [1, 2, 3].map(() => h.sim.store.add({ status: "Succeeded" }).id);
+    await h.startWorker();
+    await h.enqueue(ids.map((machineActionId) => ({ machineActionId, comment: "stop" })));
+    await h.results(3);
+    const text = await scrape(port);
+    expect(sample(text, 'mde_cancel_jobs_total{outcome="already_terminal"}')).toBe(3);
+    // Three GETs through a budget of one a second: at least two jobs had to wait.
+    expect(sample(text, 'mde_cancel_job_delays_total{reason="budget"}')).toBeGreaterThanOrEqual(2);
+    expect(sample(text, "mde_rate_limit_wait_seconds_total")).toBeGreaterThan(0.5);
+  });
+
+  it("serves /healthz and /readyz, 404s unknown paths, and refuses writes", async () => {
+    const port = await freePort();
+    h = await startHarness({ env: { METRICS_PORT: String(port) } });
+    const running = await h.startWorker();
+    const base = `http://127.0.0.1:${port}`;
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${base}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: "ready" });
+    expect((await fetch(`${base}/nope`)).status).toBe(404);
+    expect((await fetch(`${base}/metrics`, { method: "POST" })).status).toBe(405);
+    await running.stop();
+    // Stopped means closed: the port no longer answers.
+    await expect(fetch(`${base}/healthz`)).rejects.toThrow();
+  });
+
+  it("opens no port when METRICS_PORT is 0", async () => {
+    h = await startHarness({ env: { METRICS_PORT: "0" } });
+    const running = await h.startWorker();
+    expect(running.httpPort).toBeUndefined();
+  });
+});

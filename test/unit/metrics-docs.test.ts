@@ -1,0 +1,57 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { WorkerMetrics } from "../../worker/metrics.js";
+
+/** The docs and the Grafana dashboard name metrics by hand; this keeps them in step with the code. */
+
+const root = join(import.meta.dirname, "..", "..");
+const read = (path: string) => readFileSync(join(root, path), "utf8");
+
+const exported = async () => {
+  const metrics = new WorkerMetrics({
+    tenantId: "t",
+    queue: { getJobCounts: async () => ({}), getWaiting: async () => [] },
+    tokens: { acquired: 0 },
+    limiter: { status: async () => ({ pausedForMs: 0, windows: [] }) },
+    ping: async () => "PONG",
+  });
+  const all = (await metrics.registry.getMetricsAsJSON()).map((m) => m.name);
+  return all.filter((name) => name.startsWith("mde_"));
+};
+
+interface Panel {
+  type: string;
+  targets?: { expr: string }[];
+}
+
+describe("operations docs and dashboard", () => {
+  it("document every mde_ metric the worker exports, in docs/operations.md and the README", async () => {
+    const names = await exported();
+    expect(names.length).toBeGreaterThanOrEqual(14);
+    const operations = read("docs/operations.md");
+    const readme = read("README.md");
+    for (const name of names) {
+      expect(operations, name).toContain(`\`${name}`);
+      expect(readme, name).toContain(`\`${name}`);
+    }
+  });
+
+  it("is a Grafana dashboard whose every panel queries metrics the worker exports", async () => {
+    const names = new Set(await exported());
+    const dashboard = JSON.parse(read("docs/grafana-dashboard.json")) as { title: string; panels: Panel[] };
+    expect(dashboard.title).toBe("mde-cancel");
+    const panels = dashboard.panels.filter((p) => p.type !== "row");
+    expect(panels.length).toBeGreaterThan(10);
+    const queried = new Set<string>();
+    for (const panel of panels) {
+      expect(panel.targets?.length).toBeGreaterThan(0);
+      for (const target of panel.targets ?? [])
+        for (const [name] of target.expr.matchAll(/\bmde_\w+/g))
+          queried.add(name.replace(/_(bucket|sum|count)$/, ""));
+    }
+    for (const name of queried) expect(names, name).toContain(name);
+    for (const required of ["mde_cancel_jobs_total", "mde_api_throttled_total", "mde_cancel_queue_jobs"])
+      expect(queried).toContain(required);
+  });
+});

@@ -1,0 +1,73 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Config } from "../shared/config.js";
+import { UsageError } from "../shared/errors.js";
+
+export interface DashboardSettings {
+  host: string;
+  port: number;
+  credentials?: { user: string; password: string };
+}
+
+/**
+ * The dashboard's settings, or undefined when DASHBOARD_PORT is unset. Job data (action ids,
+ * requestor, comments) must not be readable from the network without a password, so a
+ * non-loopback host without credentials refuses to start.
+ */
+export function dashboardSettings(config: Config): DashboardSettings | undefined {
+  if (config.dashboardPort === undefined) return undefined;
+  const { dashboardUser: user, dashboardPassword: password, dashboardHost: host } = config;
+  if ((user === undefined) !== (password === undefined))
+    throw new UsageError(
+      "Set both DASHBOARD_USER and DASHBOARD_PASSWORD for the dashboard's basic auth, or neither.",
+    );
+  if (!user || !password) {
+    if (!isLoopback(host))
+      throw new UsageError(
+        `DASHBOARD_HOST=${host} exposes the queue dashboard beyond this host: set DASHBOARD_USER and DASHBOARD_PASSWORD, or bind DASHBOARD_HOST to 127.0.0.1.`,
+      );
+    return { host, port: config.dashboardPort };
+  }
+  return { host, port: config.dashboardPort, credentials: { user, password } };
+}
+
+export function isLoopback(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return bare === "localhost" || bare === "::1" || /^127\.\d+\.\d+\.\d+$/.test(bare);
+}
+
+/** Whether an Authorization header carries exactly these credentials; compared in constant time. */
+export function checkBasicAuth(
+  header: string | undefined,
+  expected: { user: string; password: string },
+): boolean {
+  const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? "");
+  const decoded = match?.[1] ? Buffer.from(match[1], "base64").toString("utf8") : "";
+  const colon = decoded.indexOf(":");
+  const user = colon >= 0 ? decoded.slice(0, colon) : "";
+  const password = colon >= 0 ? decoded.slice(colon + 1) : "";
+  // Digests have one length whatever the input, so neither the length nor the first difference leaks.
+  const userOk = sameDigest(user, expected.user);
+  const passwordOk = sameDigest(password, expected.password);
+  return colon >= 0 && userOk && passwordOk;
+}
+
+function sameDigest(a: string, b: string): boolean {
+  const digest = (s: string) => createHash("sha256").update(s, "utf8").digest();
+  return timingSafeEqual(digest(a), digest(b));
+}
+
+/** Express-style middleware answering 401 (with a Basic challenge) unless the credentials match. */
+export function basicAuth(expected: { user: string; password: string }) {
+  return (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
+    if (checkBasicAuth(req.headers.authorization, expected)) {
+      next();
+      return;
+    }
+    res.writeHead(401, {
+      "WWW-Authenticate": 'Basic realm="mde-cancel dashboard", charset="UTF-8"',
+      "Content-Type": "text/plain; charset=utf-8",
+    });
+    res.end("Authentication required.\n");
+  };
+}

@@ -1,0 +1,127 @@
+import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { type CancelResult, OUTCOMES } from "../shared/contract.js";
+import type { RateLimiterStatus } from "../shared/rate-limiter.js";
+import { ENDPOINTS, type Endpoint } from "../shared/types.js";
+import type { Decision } from "./cancel-processor.js";
+import { registerLiveMetrics } from "./metrics-live.js";
+
+type DelayReason = Extract<Decision, { kind: "delay" }>["reason"];
+
+/** What a scrape reads live; each source is asked on scrape, never polled in between. */
+export interface MetricsSources {
+  tenantId: string;
+  /** The cancel queue, on a connection that fails fast when Redis is away (a scrape must not hang). */
+  queue: {
+    getJobCounts(): Promise<Record<string, number>>;
+    getWaiting(start: number, end: number): Promise<{ timestamp: number }[]>;
+  };
+  tokens: { readonly acquired: number };
+  limiter: { status(tenantId: string, endpoint: Endpoint): Promise<RateLimiterStatus> };
+  ping(): Promise<unknown>;
+}
+
+const DELAY_REASONS: readonly DelayReason[] = ["budget", "throttled", "not_found", "transient", "shutdown"];
+
+/**
+ * The worker's Prometheus metrics, in a registry of its own so several workers can live in one
+ * process (tests) without clashing in prom-client's global registry.
+ */
+export class WorkerMetrics {
+  readonly registry = new Registry();
+  private readonly jobs: Counter<"outcome">;
+  private readonly failures: Counter<"code">;
+  private readonly requests: Counter<"endpoint" | "status">;
+  private readonly throttled: Counter<"endpoint">;
+  private readonly waitSeconds: Counter;
+  private readonly delays: Counter<"reason">;
+  private readonly duration: Histogram;
+  private readonly latency: Histogram;
+
+  constructor(sources: MetricsSources) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    this.jobs = new Counter({
+      name: "mde_cancel_jobs_total",
+      help: "Cancel jobs finished, by outcome (one per published result).",
+      labelNames: ["outcome"],
+      registers,
+    });
+    this.failures = new Counter({
+      name: "mde_cancel_jobs_failed_total",
+      help: "Cancel jobs finished with outcome failed, by error code.",
+      labelNames: ["code"],
+      registers,
+    });
+    this.requests = new Counter({
+      name: "mde_api_requests_total",
+      help: 'Defender API exchanges, by endpoint and HTTP status ("error" for network failures and timeouts).',
+      labelNames: ["endpoint", "status"],
+      registers,
+    });
+    this.throttled = new Counter({
+      name: "mde_api_throttled_total",
+      help: "Defender throttling answers (429, or 503 with Retry-After), by endpoint.",
+      labelNames: ["endpoint"],
+      registers,
+    });
+    this.waitSeconds = new Counter({
+      name: "mde_rate_limit_wait_seconds_total",
+      help: "Seconds jobs were put back to wait because the shared rate-limit budget was spent.",
+      registers,
+    });
+    this.delays = new Counter({
+      name: "mde_cancel_job_delays_total",
+      help: "Times a job went back to Redis to wait, by reason.",
+      labelNames: ["reason"],
+      registers,
+    });
+    this.duration = new Histogram({
+      name: "mde_cancel_job_duration_seconds",
+      help: "Time the run that decided a job's outcome took (excludes time spent delayed).",
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
+    this.latency = new Histogram({
+      name: "mde_cancel_job_latency_seconds",
+      help: "Time from enqueue to result, delays included.",
+      buckets: [0.5, 1, 5, 15, 60, 300, 900, 3600, 14400, 86400],
+      registers,
+    });
+    // Zero series from the start, so rate() and absent-based alerts work before the first event.
+    for (const outcome of OUTCOMES) this.jobs.inc({ outcome }, 0);
+    for (const endpoint of ENDPOINTS) this.throttled.inc({ endpoint }, 0);
+    for (const reason of DELAY_REASONS) this.delays.inc({ reason }, 0);
+    this.waitSeconds.inc(0);
+    registerLiveMetrics(registers, sources);
+  }
+
+  readonly onOutcome = (result: CancelResult, durationMs: number): void => {
+    this.jobs.inc({ outcome: result.outcome });
+    if (result.error) this.failures.inc({ code: result.error.code });
+    this.duration.observe(durationMs / 1000);
+    const latencyMs = Date.parse(result.finishedAt) - Date.parse(result.enqueuedAt);
+    if (Number.isFinite(latencyMs) && latencyMs >= 0) this.latency.observe(latencyMs / 1000);
+  };
+
+  readonly onResponse = (endpoint: Endpoint, status: number | "error"): void => {
+    this.requests.inc({ endpoint, status: String(status) });
+  };
+
+  readonly onThrottled = (endpoint: Endpoint): void => {
+    this.throttled.inc({ endpoint });
+  };
+
+  readonly onDelay = (reason: DelayReason, ms: number): void => {
+    this.delays.inc({ reason });
+    if (reason === "budget") this.waitSeconds.inc(ms / 1000);
+  };
+
+  /** The Prometheus text exposition. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

@@ -1,0 +1,130 @@
+import type { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import type { Config } from "../shared/config.js";
+import type { Logger } from "../shared/logger.js";
+import { keyPrefix, openQueue } from "../shared/queues.js";
+import { RateLimiter } from "../shared/rate-limiter.js";
+import { connectRedis } from "../shared/redis.js";
+import { startDashboard } from "./dashboard.js";
+import type { DashboardSettings } from "./dashboard-auth.js";
+import { type ListeningServer, type Readiness, startOpsServer } from "./http-server.js";
+import { WorkerMetrics } from "./metrics.js";
+
+/** How long /readyz waits for PING: a probe must answer well within its own timeout. */
+const READY_TIMEOUT_MS = 2_000;
+
+export interface Operations {
+  /** Present when METRICS_PORT is not 0: the hooks to give the client and the worker. */
+  metrics?: WorkerMetrics;
+  httpPort?: number;
+  dashboardPort?: number;
+  /** From now on /readyz answers 503, so a load balancer or orchestrator stops counting on us. */
+  markStopping(): void;
+  close(): Promise<void>;
+}
+
+export interface OperationsOptions {
+  config: Config;
+  tenantId: string;
+  tokens: { readonly acquired: number };
+  dashboard?: DashboardSettings;
+  logger: Logger;
+}
+
+/**
+ * The worker's metrics, probes and dashboard. They use a connection of their own that fails
+ * fast when Redis is away, unlike the worker's (which queues commands until Redis returns), so
+ * that /readyz and /metrics answer during an outage instead of hanging.
+ */
+export async function startOperations(options: OperationsOptions): Promise<Operations> {
+  const { config, tenantId, dashboard, logger } = options;
+  const wanted = config.metricsPort > 0 || dashboard !== undefined;
+  if (!wanted) return { markStopping: () => undefined, close: async () => undefined };
+
+  const redis = await connectRedis(config.redisUrl, { blocking: false });
+  const queues: Queue[] = [];
+  const servers: ListeningServer[] = [];
+  const close = async () => {
+    await Promise.allSettled(servers.map((s) => s.close()));
+    await Promise.allSettled(queues.map((q) => q.close()));
+    redis.disconnect();
+  };
+  const open = (name: string) => {
+    const queue = openQueue(name, redis, config);
+    // Without a listener BullMQ prints connection errors to stderr; readiness already reports them.
+    queue.on("error", (err) => logger.debug({ queue: name, err: err.message }, "operations queue error"));
+    queues.push(queue);
+    return queue;
+  };
+  let stopping = false;
+  try {
+    const cancelQueue = open(config.cancelQueue);
+    let metrics: WorkerMetrics | undefined;
+    if (config.metricsPort > 0) {
+      const limiter = new RateLimiter(redis, {
+        prefix: keyPrefix(config),
+        windows: config.rateLimits,
+        campaignShare: config.campaignBudgetShare,
+      });
+      metrics = new WorkerMetrics({
+        tenantId,
+        queue: cancelQueue,
+        tokens: options.tokens,
+        limiter,
+        ping: () => redis.ping(),
+      });
+      const ready = async (): Promise<Readiness> =>
+        stopping ? { ok: false, reason: "the worker is shutting down" } : pingRedis(redis);
+      servers.push(
+        await startOpsServer({ host: config.metricsHost, port: config.metricsPort, logger, metrics, ready }),
+      );
+    }
+    if (dashboard) {
+      for (const name of config.resultsQueues) open(name);
+      servers.push(await startDashboard(dashboard, queues));
+    }
+    const httpPort = config.metricsPort > 0 ? servers[0]?.port : undefined;
+    const dashboardPort = dashboard ? servers.at(-1)?.port : undefined;
+    logger.info(
+      {
+        metrics: httpPort && `${config.metricsHost}:${httpPort}`,
+        dashboard: dashboardPort && `${dashboard?.host}:${dashboardPort}`,
+      },
+      "operations endpoints listening",
+    );
+    return {
+      metrics,
+      httpPort,
+      dashboardPort,
+      markStopping: () => {
+        stopping = true;
+      },
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** Ready when Redis answers PING in time; the reason says what an on-call engineer should check. */
+async function pingRedis(redis: Redis): Promise<Readiness> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      redis.ping(),
+      new Promise((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`no answer within ${READY_TIMEOUT_MS} ms`)),
+          READY_TIMEOUT_MS,
+        );
+      }),
+    ]);
+    return { ok: true };
+  } catch (err) {
+    // ioredis messages name the state ("Connection is closed."), never the URL or its password.
+    return { ok: false, reason: `Redis did not answer PING: ${(err as Error).message}` };
+  } finally {
+    clearTimeout(timer);
+  }
+}
