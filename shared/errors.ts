@@ -9,6 +9,7 @@
  *   ThrottledError        → delay until Retry-After, no attempt spent
  *   BudgetWaitError       → delay until our own limiter has budget, no attempt spent
  *   TransientError        → exponential backoff, one attempt spent
+ *   TokenUnavailableError → Entra ID down: back off without spending attempts, until THROTTLE_GIVE_UP_MS
  */
 
 /** Details Defender (or Entra ID) gave about a refusal; never carries secrets. */
@@ -64,6 +65,11 @@ export class UnauthorizedError extends UpstreamError {
 
 export class TransientError extends UpstreamError {
   override name = "TransientError";
+}
+
+/** Entra ID unreachable, timing out or answering 5xx: nothing is wrong with the job, so it waits. */
+export class TokenUnavailableError extends TransientError {
+  override name = "TokenUnavailableError";
 }
 
 export class ThrottledError extends UpstreamError {

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { AuthError, ConfidentialClientApplication, type Configuration, ServerError } from "@azure/msal-node";
 import pRetry, { AbortError } from "p-retry";
 import type { WorkerCredentials } from "./config.js";
-import { TransientError, UnauthorizedError, UsageError } from "./errors.js";
+import { TokenUnavailableError, UnauthorizedError, UsageError } from "./errors.js";
 
 /** Well-known Entra hosts msal can discover; any other https host is trusted through knownAuthorities. */
 const KNOWN_CLOUD_HOSTS = new Set([
@@ -73,7 +73,7 @@ export class TokenProvider {
       // A blip (reset connection, one 5xx) is absorbed here; a longer outage goes back to the job's backoff.
       { retries: 2, minTimeout: 200, maxTimeout: 1_000, randomize: true },
     );
-    if (!result?.accessToken) throw new TransientError("Entra ID returned no access token");
+    if (!result?.accessToken) throw new TokenUnavailableError("Entra ID returned no access token");
     if (!result.fromCache) this.acquired += 1;
     this.current.set(tenantId, result.accessToken);
     return result.accessToken;
@@ -131,8 +131,8 @@ export function readCertificate(path: string): { thumbprintSha256: string; priva
  * An AADSTS refusal (4xx from Entra ID: bad secret, unknown app or tenant) is final; anything
  * else (unreachable, 5xx, msal's own throttling after a 5xx) is transient.
  */
-export function classifyAuthError(err: unknown): UnauthorizedError | TransientError {
-  if (err instanceof TransientError || err instanceof UnauthorizedError) return err;
+export function classifyAuthError(err: unknown): UnauthorizedError | TokenUnavailableError {
+  if (err instanceof TokenUnavailableError || err instanceof UnauthorizedError) return err;
   if (err instanceof ServerError) {
     const status = err.status;
     if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429) {
@@ -141,10 +141,15 @@ export function classifyAuthError(err: unknown): UnauthorizedError | TransientEr
         code: err.errorCode || undefined,
       });
     }
-    return new TransientError(`Entra ID is unavailable (${status ?? "throttled"})`, { httpStatus: status });
+    return new TokenUnavailableError(`Entra ID is unavailable (${status ?? "throttled"})`, {
+      httpStatus: status,
+    });
   }
-  if (err instanceof AuthError) return new TransientError(`Entra ID could not be reached (${err.errorCode})`);
-  return new TransientError(`token request failed: ${err instanceof Error ? err.message : String(err)}`);
+  if (err instanceof AuthError)
+    return new TokenUnavailableError(`Entra ID could not be reached (${err.errorCode})`);
+  return new TokenUnavailableError(
+    `token request failed: ${err instanceof Error ? err.message : String(err)}`,
+  );
 }
 
 function aadstsCode(err: ServerError): string {
@@ -155,7 +160,10 @@ function aadstsCode(err: ServerError): string {
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TransientError(`Entra ID did not answer within ${ms} ms`)), ms);
+    timer = setTimeout(
+      () => reject(new TokenUnavailableError(`Entra ID did not answer within ${ms} ms`)),
+      ms,
+    );
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -12,6 +12,7 @@ import {
   ForbiddenError,
   NotFoundError,
   ThrottledError,
+  TokenUnavailableError,
   UnauthorizedError,
   UpstreamError,
 } from "../shared/errors.js";
@@ -52,7 +53,11 @@ export interface ProcessorDeps {
 /** Either the job's one result, or "run me again in `ms`" (held in Redis, no worker slot). */
 export type Decision =
   | { kind: "done"; result: CancelResult }
-  | { kind: "delay"; ms: number; reason: "budget" | "throttled" | "not_found" | "transient" | "shutdown" };
+  | {
+      kind: "delay";
+      ms: number;
+      reason: "budget" | "throttled" | "token" | "not_found" | "transient" | "shutdown";
+    };
 
 /** Check, skip, cancel: the rule. Publishing the result is the caller's step. */
 export async function processCancel(input: ProcessorInput, deps: ProcessorDeps): Promise<Decision> {
@@ -128,6 +133,17 @@ async function decideOnError(
     const wait = notFoundRecheckMs(since, now, deps.settings.notFoundGraceMs, checks);
     if (wait === undefined) return done(finishedResult(input, job, attempts, "not_found", null));
     return delay(deps, { ...state, notFoundSince: since, notFoundChecks: checks }, wait, "not_found");
+  }
+  if (err instanceof TokenUnavailableError) {
+    // Like a throttle: the job waits for Entra ID without spending attempts, up to THROTTLE_GIVE_UP_MS.
+    if (now - (state.firstTriedAt ?? now) > deps.settings.throttleGiveUpMs) return fail("upstream");
+    const waits = (state.tokenWaits ?? 0) + 1;
+    return delay(
+      deps,
+      { ...state, tokenWaits: waits },
+      Math.min(60_000, backoffMs(waits, deps.random)),
+      "token",
+    );
   }
   if (err instanceof UnauthorizedError) return fail("unauthorized");
   if (err instanceof ForbiddenError) return fail("forbidden");

@@ -9,6 +9,8 @@ export interface JobState {
   firstTriedAt?: number;
   /** Transient failures so far; MAX_ATTEMPTS bounds them. 429s and budget waits are not counted. */
   failures: number;
+  /** Consecutive waits for Entra ID (not attempts: the job is fine, the sign-in is down). */
+  tokenWaits?: number;
   /** First 404: NOT_FOUND_GRACE_MS counts from here. */
   notFoundSince?: number;
   notFoundChecks?: number;

@@ -20,7 +20,14 @@ export interface MetricsSources {
   ping(): Promise<unknown>;
 }
 
-const DELAY_REASONS: readonly DelayReason[] = ["budget", "throttled", "not_found", "transient", "shutdown"];
+const DELAY_REASONS: readonly DelayReason[] = [
+  "budget",
+  "throttled",
+  "token",
+  "not_found",
+  "transient",
+  "shutdown",
+];
 
 /**
  * The worker's Prometheus metrics, in a registry of its own so several workers can live in one

@@ -102,14 +102,14 @@ describe("worker resilience", () => {
     expect(requestsTo("get")).toHaveLength(0);
   });
 
-  it("treats Entra ID 5xx as transient: the job waits and then succeeds", async () => {
-    h = await startHarness();
+  it("waits while Entra ID answers 5xx, spending no attempt, then succeeds", async () => {
+    h = await startHarness({ env: { MAX_ATTEMPTS: "1" } });
     h.sim.injectFault({ endpoint: "token", status: 503, headers: { "Retry-After": "1" }, times: 3 });
     await h.startWorker();
     await cancelAll(pendingActions(1));
     const [result] = await h.results(1, 30_000);
-    expect(result).toMatchObject({ outcome: "cancelled" });
-    expect(result?.attempts).toBeGreaterThanOrEqual(2);
+    expect(result).toMatchObject({ outcome: "cancelled", attempts: 1 });
+    expect(h.sim.tokenRequests()).toBe(4);
   });
 
   it("signs in with a certificate credential (SHA-256 thumbprint derived from the PEM)", async () => {

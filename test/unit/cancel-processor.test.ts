@@ -6,6 +6,7 @@ import {
   ForbiddenError,
   NotFoundError,
   ThrottledError,
+  TokenUnavailableError,
   TransientError,
   UnauthorizedError,
 } from "../../shared/errors.js";
@@ -191,6 +192,23 @@ describe("processCancel", () => {
     });
     expect(code(decision)).toBe("throttled");
     expect(decision.kind === "done" && decision.result.error?.httpStatus).toBe(429);
+  });
+
+  it("waits for Entra ID without spending attempts, until THROTTLE_GIVE_UP_MS", async () => {
+    let state: JobState = { failures: 0, firstTriedAt: 1_000 };
+    for (let i = 0; i < 8; i++) {
+      const { decision, saved } = await run(scripted([new TokenUnavailableError("Entra ID down")]).api, {
+        state,
+      });
+      expect(outcome(decision)).toBe("delay:token");
+      state = saved.at(-1) as JobState;
+    }
+    expect(state.failures).toBe(0);
+    const late = await run(scripted([new TokenUnavailableError("Entra ID down")]).api, {
+      state,
+      now: 62_000,
+    });
+    expect(code(late.decision)).toBe("upstream");
   });
 
   it("refuses invalid jobs and foreign tenants without any call", async () => {
