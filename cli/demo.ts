@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import type { Redis } from "ioredis";
 import { startCampaign } from "../jobs/campaign.js";
@@ -8,6 +7,7 @@ import { budgetJobsPerMs, waitForCampaign } from "../jobs/campaign-progress.js";
 import { CampaignStore } from "../shared/campaign-store.js";
 import { parseConfig } from "../shared/config.js";
 import { OperationalError } from "../shared/errors.js";
+import { freePort } from "../shared/free-port.js";
 import { keyPrefix, openQueue } from "../shared/queues.js";
 import { connectRedis } from "../shared/redis.js";
 import { sleep } from "../shared/sleep.js";
@@ -204,15 +204,4 @@ async function ensureRedis(
   throw new OperationalError(
     `No Redis answers at ${url} and redis-server could not be started; install it (apt-get install redis-server, brew install redis) or run docker compose up -d redis.`,
   );
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }

@@ -1,7 +1,7 @@
-import { createServer } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseConfig } from "../../shared/config.js";
 import { UsageError } from "../../shared/errors.js";
+import { freePort } from "../../shared/free-port.js";
 import { checkBasicAuth, dashboardSettings, isLoopback } from "../../worker/dashboard-auth.js";
 import { runCli } from "../support/cli.js";
 import { CLIENT, type Harness, SECRET, startHarness, TENANT } from "../support/harness.js";
@@ -11,14 +11,6 @@ afterEach(async () => {
   await h?.close();
   h = undefined;
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const basic = (user: string, password: string) =>
   `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;

@@ -1,5 +1,5 @@
-import { createServer } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { freePort } from "../../shared/free-port.js";
 import { type Harness, SECRET, startHarness } from "../support/harness.js";
 
 /** What an on-call engineer greps for: one line per Defender exchange and one per job outcome. */
@@ -9,14 +9,6 @@ afterEach(async () => {
   await h?.close();
   h = undefined;
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 type Line = Record<string, unknown>;
 

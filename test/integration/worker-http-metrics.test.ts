@@ -1,20 +1,11 @@
-import { createServer } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { freePort } from "../../shared/free-port.js";
 import { type Harness, startHarness, TENANT } from "../support/harness.js";
 
 let h: Harness;
 afterEach(async () => {
   await h?.close();
 });
-
-/** A port nothing listens on right now (METRICS_PORT=0 means "off", so tests pick one). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function scrape(port: number): Promise<string> {
   const response = await fetch(`http://127.0.0.1:${port}/metrics`);

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
+import { freePort } from "../../shared/free-port.js";
 import { type Harness, startHarness } from "../support/harness.js";
 import { waitFor } from "../support/wait.js";
 
@@ -20,14 +20,6 @@ afterEach(async () => {
   await stopRedis();
   h = redis = port = undefined;
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function startRedis(redisPort: number): Promise<ChildProcess> {
   const child = spawn(

@@ -61,6 +61,18 @@ describe("worker resilience", () => {
     expect(gets.filter((r) => r.at >= throttledAt + 1_900).length).toBeGreaterThan(0);
   });
 
+  it("treats a 503 with Retry-After as a throttle: it waits, spending no attempt", async () => {
+    h = await startHarness({ env: { MAX_ATTEMPTS: "1" } });
+    h.sim.injectFault({ endpoint: "cancel", status: 503, headers: { "Retry-After": "1" }, times: 2 });
+    await h.startWorker();
+    await cancelAll(pendingActions(1));
+    const [result] = await h.results(1);
+    expect(result).toMatchObject({ outcome: "cancelled", attempts: 1 });
+    const cancels = requestsTo("cancel");
+    expect(cancels.map((r) => r.status)).toEqual([503, 503, 200]);
+    expect((cancels[1]?.at as number) - (cancels[0]?.at as number)).toBeGreaterThanOrEqual(950);
+  });
+
   it("refreshes a rejected token once, for all the jobs that saw it", async () => {
     h = await startHarness();
     await h.startWorker();
