@@ -1,6 +1,11 @@
 import { join } from "node:path";
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 import { ensureServerCert } from "./sim/certs.js";
+
+// `npm test` runs the reliability scenarios but the slow CLI fuzzing (30 spawns); `npm run
+// test:reliability` sets MDE_RELIABILITY=full and runs them all.
+const slowReliability =
+  process.env.MDE_RELIABILITY === "full" ? [] : ["test/reliability/hostile-cli.test.ts"];
 
 // Node reads NODE_EXTRA_CA_CERTS only when a process starts, so the test certificate must exist
 // and the variable be set here, before vitest forks its workers (they inherit this environment).
@@ -23,6 +28,21 @@ export default defineConfig({
           environment: "node",
           testTimeout: 60_000,
           hookTimeout: 30_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        // Faults at scale (issue #7): `npm run test:reliability`; docs/reliability.md has the figures.
+        test: {
+          name: "reliability",
+          include: ["test/reliability/**/*.test.ts"],
+          exclude: [...configDefaults.exclude, ...slowReliability],
+          // A group of its own: never beside the integration tests, whose files run one at a time
+          // in vitest's sequential group; its timings assume the machine to itself.
+          sequence: { groupOrder: 1 },
+          environment: "node",
+          testTimeout: 180_000,
+          hookTimeout: 60_000,
           fileParallelism: false,
         },
       },

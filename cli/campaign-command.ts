@@ -72,7 +72,7 @@ async function runCampaign(config: Config, opts: CampaignOptions): Promise<void>
   const tenantId = config.tenantId;
   const print = (text: string) => process.stdout.write(`${text}\n`);
 
-  const redis = await connectRedis(config.redisUrl);
+  const redis = await connectRedis(config.redisUrl, { blocking: false, queuePrefix: config.queuePrefix });
   const store = new CampaignStore(redis, keyPrefix(config), config.resultRetentionMs);
   const queue = openQueue(config.cancelQueue, redis, config);
   try {

@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Redis } from "ioredis";
 import { startCampaign } from "../jobs/campaign.js";
 import { budgetJobsPerMs, waitForCampaign } from "../jobs/campaign-progress.js";
 import { CampaignStore } from "../shared/campaign-store.js";
@@ -9,7 +8,7 @@ import { parseConfig } from "../shared/config.js";
 import { OperationalError } from "../shared/errors.js";
 import { freePort } from "../shared/free-port.js";
 import { keyPrefix, openQueue } from "../shared/queues.js";
-import { connectRedis } from "../shared/redis.js";
+import { connectRedis, type RedisConnection } from "../shared/redis.js";
 import { sleep } from "../shared/sleep.js";
 import { ensureServerCert } from "../sim/certs.js";
 import { type Simulator, startSimulator } from "../sim/server.js";
@@ -40,7 +39,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const tls = ensureServerCert(certDir);
   let sim: Simulator | undefined;
   const workers: ChildProcess[] = [];
-  let redis: Redis | undefined;
+  let redis: RedisConnection | undefined;
   try {
     sim = await startSimulator({
       tls: { key: readFileSync(tls.keyPath), cert: readFileSync(tls.certPath) },

@@ -40,7 +40,10 @@ export function enqueueCommand(env: NodeJS.ProcessEnv): Command {
         throw new UsageError(
           `Nothing was enqueued: ${badIds.map((id) => JSON.stringify(id)).join(", ")} ${badIds.length === 1 ? "is not a" : "are not"} machine action GUID${badIds.length === 1 ? "" : "s"}.`,
         );
-      const connection = await connectRedis(config.redisUrl);
+      const connection = await connectRedis(config.redisUrl, {
+        blocking: false,
+        queuePrefix: config.queuePrefix,
+      });
       const queue = openQueue(config.cancelQueue, connection, config);
       try {
         const enqueued = await enqueueCancels(queue, requests, {

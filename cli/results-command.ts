@@ -13,7 +13,7 @@ export function resultsCommand(env: NodeJS.ProcessEnv): Command {
     .option("--json", "print JSON Lines")
     .action(async (opts: { follow?: boolean; campaign?: string; json?: boolean }) => {
       const config = parseConfig(readEnvironment(env, process.cwd()));
-      const redis = await connectRedis(config.redisUrl);
+      const redis = await connectRedis(config.redisUrl, { blocking: false, queuePrefix: config.queuePrefix });
       const queue = openQueue(config.cancelQueue, redis, config);
       const print = (r: CancelResult) =>
         process.stdout.write(`${opts.json ? JSON.stringify(r) : formatResult(r)}\n`);

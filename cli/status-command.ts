@@ -13,7 +13,7 @@ export function statusCommand(env: NodeJS.ProcessEnv): Command {
     .option("--json", "print one JSON object")
     .action(async (opts: { json?: boolean }) => {
       const config = parseConfig(readEnvironment(env, process.cwd()));
-      const redis = await connectRedis(config.redisUrl);
+      const redis = await connectRedis(config.redisUrl, { blocking: false, queuePrefix: config.queuePrefix });
       const queues = [config.cancelQueue, ...config.resultsQueues].map((name) =>
         openQueue(name, redis, config),
       );

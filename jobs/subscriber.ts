@@ -1,10 +1,10 @@
 import { Worker } from "bullmq";
-import type { Redis } from "ioredis";
 import type { Config } from "../shared/config.js";
 import type { CancelResult } from "../shared/contract.js";
+import type { RedisConnection } from "../shared/redis.js";
 
 export interface SubscribeOptions {
-  connection: Redis;
+  connection: RedisConnection;
   config: Pick<Config, "queuePrefix" | "resultRetentionMs" | "resultsQueues">;
   /** The results queue of this service (one of RESULTS_QUEUE); default the first. */
   queue?: string;

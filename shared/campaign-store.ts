@@ -1,6 +1,6 @@
-import type { Redis } from "ioredis";
 import type { CancelResult, Outcome } from "./contract.js";
 import { OUTCOMES } from "./contract.js";
+import type { RedisConnection } from "./redis.js";
 
 /** A campaign as `--wait`, `results --campaign`, `status` and replays see it, from any machine. */
 export interface CampaignRecord {
@@ -72,7 +72,7 @@ return removed
 
 export class CampaignStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly prefix: string,
     private readonly retentionMs: number,
   ) {

@@ -1,9 +1,9 @@
-import type { Redis } from "ioredis";
 import type { Config, WorkerCredentials } from "./config.js";
 import { DefenderClient, type DefenderClientOptions } from "./defender-client.js";
 import type { Logger } from "./logger.js";
 import { keyPrefix } from "./queues.js";
 import { RateLimiter } from "./rate-limiter.js";
+import type { RedisConnection } from "./redis.js";
 import { TokenProvider } from "./token-provider.js";
 
 export interface DefenderSession {
@@ -16,7 +16,7 @@ export interface DefenderSession {
 export function createDefenderSession(
   config: Config,
   credentials: WorkerCredentials,
-  redis: Redis,
+  redis: RedisConnection,
   logger: Logger,
   hooks: Pick<DefenderClientOptions, "onResponse" | "onThrottled"> = {},
 ): DefenderSession {

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { type JobsOptions, Queue } from "bullmq";
-import type { Redis } from "ioredis";
 import type { Config } from "./config.js";
+import type { RedisConnection } from "./redis.js";
 
 /** The only module that knows queue names, job names and job-id rules. */
 
@@ -23,7 +23,10 @@ export function deduplicationId(tenantId: string, machineActionId: string): stri
  * publishing and completing) adds nothing the second time.
  */
 export function resultJobId(cancelJobId: string): string {
-  return cancelJobId;
+  // A producer that adds a job with BullMQ directly and no id of its own gets an integer id, which
+  // BullMQ refuses as a custom id: escape it (and anything already escaped, so no two ids collide).
+  const integer = String(Number.parseInt(cancelJobId, 10)) === cancelJobId;
+  return integer || cancelJobId.startsWith("~") ? `~${cancelJobId}` : cancelJobId;
 }
 
 export function retentionOptions(
@@ -33,7 +36,11 @@ export function retentionOptions(
   return { removeOnComplete: { age }, removeOnFail: { age } };
 }
 
-export function openQueue(name: string, connection: Redis, config: Pick<Config, "queuePrefix">): Queue {
+export function openQueue(
+  name: string,
+  connection: RedisConnection,
+  config: Pick<Config, "queuePrefix">,
+): Queue {
   return new Queue(name, { connection, prefix: config.queuePrefix });
 }
 

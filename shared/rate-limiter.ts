@@ -15,10 +15,10 @@
  * tenants leave nothing behind.
  */
 
-import type { Redis } from "ioredis";
 import type { RateWindow } from "./durations.js";
 import { UsageError } from "./errors.js";
 import { PAUSE_SCRIPT, STATUS_SCRIPT, TAKE_SCRIPT } from "./rate-limiter-script.js";
+import type { RedisConnection } from "./redis.js";
 import type { Endpoint } from "./types.js";
 
 export type TakeResult = { ok: true } | { ok: false; waitMs: number; reason: "budget" | "paused" };
@@ -137,9 +137,9 @@ export class RateLimiter {
   private readonly campaignArgs: (string | number)[];
   private readonly windows: RateWindow[];
   private readonly prefix: string;
-  private readonly redis: Redis;
+  private readonly redis: RedisConnection;
 
-  constructor(redis: Redis, options: RateLimiterOptions) {
+  constructor(redis: RedisConnection, options: RateLimiterOptions) {
     validateRateLimiterOptions(options);
     this.redis = redis;
     this.prefix = options.prefix;

@@ -1,5 +1,8 @@
-import { Redis } from "ioredis";
-import { OperationalError } from "./errors.js";
+import { Cluster, Redis } from "ioredis";
+import { OperationalError, UsageError } from "./errors.js";
+
+/** A single Redis or a Redis Cluster; every caller types its connection with this. */
+export type RedisConnection = Redis | Cluster;
 
 /** How long any command may wait for Redis before it gives up (the contract says 10 s). */
 export const REDIS_CONNECT_TIMEOUT_MS = 10_000;
@@ -22,23 +25,37 @@ export function describeRedisUrl(url: string): string {
  */
 export async function connectRedis(
   url: string,
-  options: { blocking: boolean; timeoutMs?: number } = { blocking: false },
-): Promise<Redis> {
+  options: { blocking: boolean; timeoutMs?: number; queuePrefix?: string } = { blocking: false },
+): Promise<RedisConnection> {
   const timeoutMs = options.timeoutMs ?? REDIS_CONNECT_TIMEOUT_MS;
-  const redis = new Redis(url, {
-    lazyConnect: true,
+  const nodeOptions = {
     connectTimeout: Math.min(timeoutMs, 5_000),
     maxRetriesPerRequest: options.blocking ? null : 1,
+  };
+  // Typed as either from the start: the callback below may swap it for a cluster client.
+  let redis = new Redis(url, {
+    ...nodeOptions,
+    lazyConnect: true,
     enableOfflineQueue: true,
     retryStrategy: (times) => Math.min(times * 200, 2_000),
-  });
+  }) as RedisConnection;
   redis.on("error", () => {
     // Reported through connect() below and through failing commands; ioredis would otherwise print it.
   });
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
-      redis.connect().then(() => redis.ping()),
+      redis
+        .connect()
+        .then(() => redis.info("cluster").catch(() => "")) // INFO may be disabled: then not a cluster
+        .then(async (info) => {
+          // A cluster node answers single-slot commands only: reconnect as a cluster client.
+          if (!/^cluster_enabled:1/m.test(info)) return redis.ping();
+          redis.disconnect();
+          redis = clusterClient(url, nodeOptions);
+          await redis.connect();
+          return redis.ping();
+        }),
       new Promise((_, reject) => {
         timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
       }),
@@ -52,6 +69,12 @@ export async function connectRedis(
   } finally {
     clearTimeout(timer);
   }
+  if (redis instanceof Cluster && options.queuePrefix !== undefined && !hasHashTag(options.queuePrefix)) {
+    redis.disconnect();
+    throw new UsageError(
+      `Redis at ${describeRedisUrl(url)} is a Redis Cluster and QUEUE_PREFIX=${JSON.stringify(options.queuePrefix)} has no hash tag; set QUEUE_PREFIX to a {hash-tag} such as {mde} so each queue's keys share one slot.`,
+    );
+  }
   if (!options.blocking) {
     // After a successful start, a producer must still not hang: commands fail if Redis goes away.
     redis.options.enableOfflineQueue = false;
@@ -59,8 +82,40 @@ export async function connectRedis(
   return redis;
 }
 
+/** True when Redis Cluster would hash only a `{...}` part of the prefix: one queue, one slot. */
+export function hasHashTag(prefix: string): boolean {
+  return /\{[^{}]+\}/.test(prefix);
+}
+
+/**
+ * A cluster client seeded with the URL's node. BullMQ reads `redisOptions.maxRetriesPerRequest`
+ * (null for workers), so it is set explicitly, with the URL's credentials and TLS.
+ */
+function clusterClient(
+  url: string,
+  nodeOptions: { connectTimeout: number; maxRetriesPerRequest: number | null },
+) {
+  const u = new URL(url);
+  const tls = u.protocol === "rediss:" ? { servername: u.hostname } : undefined;
+  const cluster = new Cluster([{ host: u.hostname, port: Number(u.port || 6379) }], {
+    lazyConnect: true,
+    enableOfflineQueue: true,
+    clusterRetryStrategy: (times) => Math.min(times * 200, 2_000),
+    redisOptions: {
+      ...nodeOptions,
+      username: u.username ? decodeURIComponent(u.username) : undefined,
+      password: u.password ? decodeURIComponent(u.password) : undefined,
+      ...(tls ? { tls } : {}),
+    },
+  });
+  cluster.on("error", () => {
+    // As for a single Redis: reported through connect() and failing commands.
+  });
+  return cluster;
+}
+
 /** Warns when Redis may evict keys: queued jobs could vanish without a trace. */
-export async function evictionPolicy(redis: Redis): Promise<string | undefined> {
+export async function evictionPolicy(redis: RedisConnection): Promise<string | undefined> {
   try {
     const reply = (await redis.config("GET", "maxmemory-policy")) as string[];
     return reply[1];

@@ -13,6 +13,8 @@ const KNOWN_CLOUD_HOSTS = new Set([
   "login.microsoft.com",
 ]);
 
+const RENEW_BEFORE_MS = 5 * 60_000;
+
 export interface TokenProviderOptions {
   credentials: WorkerCredentials;
   authorityHost: string;
@@ -29,7 +31,8 @@ export interface TokenProviderOptions {
 export class TokenProvider {
   private readonly apps = new Map<string, ConfidentialClientApplication>();
   private readonly inFlight = new Map<string, Promise<string>>();
-  private readonly current = new Map<string, string>();
+  /** The last token per tenant: msal's cache lookup costs more CPU than the HTTP call it precedes. */
+  private readonly current = new Map<string, { token: string; expiresAt: number }>();
   /** Tokens acquired from Entra ID (not served from msal's cache), for metrics. */
   acquired = 0;
 
@@ -37,12 +40,15 @@ export class TokenProvider {
 
   /** A valid token for `tenantId`, from msal's cache when it has one. */
   get(tenantId: string): Promise<string> {
+    const held = this.current.get(tenantId);
+    // Renewed when msal would renew it: five minutes before it expires.
+    if (held && held.expiresAt - Date.now() > RENEW_BEFORE_MS) return Promise.resolve(held.token);
     return this.request(tenantId, false);
   }
 
   /** A fresh token, unless another caller already replaced `staleToken` (then that one is returned). */
   refresh(tenantId: string, staleToken: string): Promise<string> {
-    const now = this.current.get(tenantId);
+    const now = this.current.get(tenantId)?.token;
     if (now !== undefined && now !== staleToken) return Promise.resolve(now);
     return this.request(tenantId, true);
   }
@@ -75,7 +81,10 @@ export class TokenProvider {
     );
     if (!result?.accessToken) throw new TokenUnavailableError("Entra ID returned no access token");
     if (!result.fromCache) this.acquired += 1;
-    this.current.set(tenantId, result.accessToken);
+    this.current.set(tenantId, {
+      token: result.accessToken,
+      expiresAt: result.expiresOn?.getTime() ?? Date.now() + RENEW_BEFORE_MS,
+    });
     return result.accessToken;
   }
 

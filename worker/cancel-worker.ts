@@ -1,8 +1,8 @@
 import { DelayedError, type Job, Worker } from "bullmq";
-import type { Redis } from "ioredis";
 import type { Config } from "../shared/config.js";
 import type { CancelResult } from "../shared/contract.js";
 import type { Logger } from "../shared/logger.js";
+import type { RedisConnection } from "../shared/redis.js";
 import { failedResult } from "../shared/results.js";
 import { type ActionsApi, type Decision, processCancel } from "./cancel-processor.js";
 import { readState } from "./job-state.js";
@@ -12,7 +12,7 @@ export interface CancelWorkerDeps {
   config: Config;
   tenantId: string;
   /** A connection made with maxRetriesPerRequest: null, as BullMQ workers require. */
-  connection: Redis;
+  connection: RedisConnection;
   api: ActionsApi;
   publisher: ResultPublisher;
   logger: Logger;
@@ -49,6 +49,11 @@ export function createCancelWorker(deps: CancelWorkerDeps): Worker {
       },
       "job finished",
     );
+    if (result.error?.code === "unauthorized")
+      logger.error(
+        { jobId: job.id, reason: result.error.message },
+        "credential refused: check AZURE_CLIENT_ID and AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH",
+      );
     return result;
   };
 

@@ -1,10 +1,9 @@
 import type { Queue } from "bullmq";
-import type { Redis } from "ioredis";
 import type { Config } from "../shared/config.js";
 import type { Logger } from "../shared/logger.js";
 import { keyPrefix, openQueue } from "../shared/queues.js";
 import { RateLimiter } from "../shared/rate-limiter.js";
-import { connectRedis } from "../shared/redis.js";
+import { connectRedis, type RedisConnection } from "../shared/redis.js";
 import { startDashboard } from "./dashboard.js";
 import type { DashboardSettings } from "./dashboard-auth.js";
 import { type ListeningServer, type Readiness, startOpsServer } from "./http-server.js";
@@ -41,7 +40,7 @@ export async function startOperations(options: OperationsOptions): Promise<Opera
   const wanted = config.metricsPort > 0 || dashboard !== undefined;
   if (!wanted) return { markStopping: () => undefined, close: async () => undefined };
 
-  const redis = await connectRedis(config.redisUrl, { blocking: false });
+  const redis = await connectRedis(config.redisUrl, { blocking: false, queuePrefix: config.queuePrefix });
   const queues: Queue[] = [];
   const servers: ListeningServer[] = [];
   const close = async () => {
@@ -108,7 +107,7 @@ export async function startOperations(options: OperationsOptions): Promise<Opera
 }
 
 /** Ready when Redis answers PING in time; the reason says what an on-call engineer should check. */
-async function pingRedis(redis: Redis): Promise<Readiness> {
+async function pingRedis(redis: RedisConnection): Promise<Readiness> {
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([

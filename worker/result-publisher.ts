@@ -1,9 +1,9 @@
 import type { Queue } from "bullmq";
-import type { Redis } from "ioredis";
 import { CampaignStore } from "../shared/campaign-store.js";
 import type { Config } from "../shared/config.js";
 import type { CancelResult } from "../shared/contract.js";
 import { keyPrefix, openQueue, RESULT_JOB_NAME, resultJobId, retentionOptions } from "../shared/queues.js";
+import type { RedisConnection } from "../shared/redis.js";
 
 /**
  * Publishes each result everywhere it is read from: a `result` job on every RESULTS_QUEUE, and the
@@ -15,7 +15,7 @@ export class ResultPublisher {
   private readonly campaigns: CampaignStore;
 
   constructor(
-    connection: Redis,
+    connection: RedisConnection,
     private readonly config: Pick<
       Config,
       "resultsQueues" | "queuePrefix" | "cancelQueue" | "resultRetentionMs"

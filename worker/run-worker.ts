@@ -33,7 +33,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   const { config, credentials, logger } = options;
   // Refused before anything connects: an unprotected dashboard must not even start.
   const dashboard = dashboardSettings(config);
-  const connection = await connectRedis(config.redisUrl, { blocking: true });
+  const connection = await connectRedis(config.redisUrl, { blocking: true, queuePrefix: config.queuePrefix });
   const policy = await evictionPolicy(connection);
   if (policy && policy !== "noeviction") {
     logger.warn(
