@@ -4,9 +4,10 @@ import { Command } from "commander";
 import {
   type CampaignRequest,
   cancellable,
+  DRY_RUN_LOOKUP,
+  lookupActions,
   resolveFilter,
   startCampaign,
-  summarize,
 } from "../jobs/campaign.js";
 import { budgetJobsPerMs, waitForCampaign } from "../jobs/campaign-progress.js";
 import { describeProblems, parseIds } from "../jobs/ids-file.js";
@@ -18,7 +19,7 @@ import { UsageError } from "../shared/errors.js";
 import { createLogger } from "../shared/logger.js";
 import { keyPrefix, openQueue } from "../shared/queues.js";
 import { connectRedis } from "../shared/redis.js";
-import { ProgressView, printSummary } from "./campaign-view.js";
+import { ProgressView, printDryRun, printSummary } from "./campaign-view.js";
 import { integerOption } from "./options.js";
 
 interface CampaignOptions {
@@ -106,26 +107,19 @@ async function runCampaign(config: Config, opts: CampaignOptions): Promise<void>
     }
 
     if (opts.dryRun) {
-      const summary = preview ? summarize(preview) : undefined;
-      if (opts.json)
-        print(
-          JSON.stringify({
-            dryRun: true,
-            source,
-            toEnqueue: ids.length,
-            ...summary,
-            firstIds: ids.slice(0, 10),
-          }),
+      let looked = preview;
+      let lookedUp = ids.length;
+      if (!looked && config.clientId && (config.clientSecret || config.clientCertificatePath)) {
+        const session = createDefenderSession(
+          config,
+          requireWorkerCredentials(config),
+          redis,
+          createLogger("silent"),
         );
-      else {
-        print(`Dry run (${source}): ${ids.length} action(s) would be enqueued; nothing was.`);
-        if (summary)
-          print(
-            `matches by status: ${JSON.stringify(summary.byStatus)}; by type: ${JSON.stringify(summary.byType)}`,
-          );
-        for (const id of ids.slice(0, 10)) print(`  ${id}`);
-        if (ids.length > 10) print(`  ... and ${ids.length - 10} more`);
+        lookedUp = Math.min(ids.length, DRY_RUN_LOOKUP);
+        looked = await lookupActions(session.client, tenantId, ids.slice(0, DRY_RUN_LOOKUP));
       }
+      printDryRun(process.stdout, { source, ids, looked, lookedUp, json: Boolean(opts.json) });
       return;
     }
     if (opts.filter !== undefined && process.stdin.isTTY && !opts.yes && !(await confirm(ids.length))) {

@@ -1,6 +1,8 @@
 import cliProgress from "cli-progress";
+import { summarize } from "../jobs/campaign.js";
 import type { ProgressSample } from "../jobs/campaign-progress.js";
 import type { CampaignRecord } from "../shared/campaign-store.js";
+import type { MachineAction } from "../shared/contract.js";
 import { OUTCOMES } from "../shared/contract.js";
 import { formatDuration } from "../shared/durations.js";
 
@@ -75,4 +77,33 @@ export function printSummary(
     for (const id of failedIds.slice(0, 20)) out.write(`  ${id}\n`);
     if (failedIds.length > 20) out.write(`  ... and ${failedIds.length - 20} more\n`);
   }
+}
+
+/**
+ * What a dry run found: the count, the first ids and, when the actions could be looked up
+ * (a filter, or credentials to look up an ids file), counts by current status and type.
+ */
+export function printDryRun(
+  out: NodeJS.WritableStream,
+  run: { source: string; ids: string[]; looked?: MachineAction[]; lookedUp: number; json: boolean },
+): void {
+  const summary = run.looked ? summarize(run.looked) : undefined;
+  const unknown = run.looked && !run.source.startsWith("filter") ? run.lookedUp - run.looked.length : 0;
+  if (summary && unknown > 0) summary.byStatus["(not found)"] = unknown;
+  const firstIds = run.ids.slice(0, 10);
+  if (run.json) {
+    out.write(
+      `${JSON.stringify({ dryRun: true, source: run.source, toEnqueue: run.ids.length, ...summary, firstIds })}\n`,
+    );
+    return;
+  }
+  out.write(`Dry run (${run.source}): ${run.ids.length} action(s) would be enqueued; nothing was.\n`);
+  if (summary) {
+    const scope = run.lookedUp < run.ids.length ? ` (the first ${run.lookedUp} looked up)` : "";
+    out.write(
+      `by status${scope}: ${JSON.stringify(summary.byStatus)}; by type: ${JSON.stringify(summary.byType)}\n`,
+    );
+  } else out.write("Statuses not looked up: set AZURE_CLIENT_ID and a credential to see them.\n");
+  for (const id of firstIds) out.write(`  ${id}\n`);
+  if (run.ids.length > 10) out.write(`  ... and ${run.ids.length - 10} more\n`);
 }

@@ -133,6 +133,31 @@ export async function resolveFilter(
   return actions;
 }
 
+/** How many ids of a file a dry run looks up: 10 list calls of the budget, not one per id. */
+export const DRY_RUN_LOOKUP = 500;
+const LOOKUP_BATCH = 50;
+
+/**
+ * The current state of the given actions, through `$filter=id in (...)` in batches of 50 (the
+ * list endpoint's budget); ids Defender does not know are simply absent from the answer.
+ */
+export async function lookupActions(
+  client: Pick<DefenderClient, "listActions">,
+  tenantId: string,
+  ids: string[],
+): Promise<MachineAction[]> {
+  const found: MachineAction[] = [];
+  for (let i = 0; i < ids.length; i += LOOKUP_BATCH) {
+    // Ids are validated GUIDs: nothing here can break out of the quotes.
+    const filter = `id in (${ids
+      .slice(i, i + LOOKUP_BATCH)
+      .map((id) => `'${id}'`)
+      .join(",")})`;
+    found.push(...(await resolveFilter(client, tenantId, filter, { max: Number.MAX_SAFE_INTEGER })));
+  }
+  return found;
+}
+
 /** What a dry run or a confirmation shows: counts by status and by type. */
 export function summarize(actions: MachineAction[]): {
   byStatus: Record<string, number>;

@@ -213,15 +213,25 @@ describe("mde-cancel campaign --filter", () => {
       byType: { Isolate: 3, RunAntiVirusScan: 2 },
     });
     expect(await h.cancelQueue.count()).toBe(0);
-    const file = await cli([
+    // An ids file: the actions are looked up in batches through the list endpoint ($filter=id in (...)).
+    const known = add(2, "Pending", "Isolate");
+    const lookup = [
       "campaign",
       "--comment",
       "x",
       "--ids-file",
-      idsFile([newActionId()]),
+      idsFile([...known, newActionId()]),
       "--dry-run",
-    ]);
-    expect(file.stdout).toMatch(/1 action\(s\) would be enqueued; nothing was/);
+    ];
+    const file = await cli([...lookup, "--json"]);
+    expect(JSON.parse(file.stdout)).toMatchObject({
+      toEnqueue: 3,
+      byStatus: { Pending: 2, "(not found)": 1 },
+      byType: { Isolate: 2 },
+    });
+    const plain = await cli(lookup, { AZURE_CLIENT_SECRET: "" });
+    expect(plain.stdout).toMatch(/3 action\(s\) would be enqueued; nothing was/);
+    expect(plain.stdout).toMatch(/Statuses not looked up/);
     expect(await h.cancelQueue.count()).toBe(0);
   });
 });
