@@ -4,6 +4,7 @@ import { Command } from "commander";
 import {
   type CampaignRequest,
   cancellable,
+  clearStaleTickets,
   DRY_RUN_LOOKUP,
   lookupActions,
   resolveFilter,
@@ -14,7 +15,7 @@ import { describeProblems, parseIds } from "../jobs/ids-file.js";
 import { CampaignStore } from "../shared/campaign-store.js";
 import { type Config, parseConfig, readEnvironment, requireWorkerCredentials } from "../shared/config.js";
 import type { MachineAction } from "../shared/contract.js";
-import { createDefenderSession } from "../shared/defender-session.js";
+import { createDefenderSession, createLimiter } from "../shared/defender-session.js";
 import { UsageError } from "../shared/errors.js";
 import { createLogger } from "../shared/logger.js";
 import { keyPrefix, openQueue } from "../shared/queues.js";
@@ -137,6 +138,7 @@ async function runCampaign(config: Config, opts: CampaignOptions): Promise<void>
       priority,
       resultRetentionMs: config.resultRetentionMs,
     };
+    await clearStaleTickets(queue, createLimiter(config, redis), tenantId);
     const started = await startCampaign(queue, store, request);
     if (!opts.wait) {
       if (opts.json) print(JSON.stringify(started));

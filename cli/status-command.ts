@@ -1,9 +1,9 @@
 import { Command } from "commander";
 import { CampaignStore } from "../shared/campaign-store.js";
 import { parseConfig, readEnvironment } from "../shared/config.js";
+import { createLimiter } from "../shared/defender-session.js";
 import { formatDuration } from "../shared/durations.js";
 import { keyPrefix, openQueue } from "../shared/queues.js";
-import { RateLimiter } from "../shared/rate-limiter.js";
 import { connectRedis } from "../shared/redis.js";
 import { ENDPOINTS } from "../shared/types.js";
 
@@ -21,11 +21,7 @@ export function statusCommand(env: NodeJS.ProcessEnv): Command {
         const jobs = Object.fromEntries(
           await Promise.all(queues.map(async (q) => [q.name, await q.getJobCounts()] as const)),
         );
-        const limiter = new RateLimiter(redis, {
-          prefix: keyPrefix(config),
-          windows: config.rateLimits,
-          campaignShare: config.campaignBudgetShare,
-        });
+        const limiter = createLimiter(config, redis);
         const tenants = config.tenantId ? [config.tenantId] : [];
         const budget = await Promise.all(
           tenants.flatMap((tenantId) =>

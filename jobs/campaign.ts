@@ -6,7 +6,9 @@ import type { DefenderClient } from "../shared/defender-client.js";
 import { BudgetWaitError, ThrottledError, UsageError } from "../shared/errors.js";
 import { isGuid } from "../shared/guid.js";
 import { CANCEL_JOB_NAME, deduplicationId, newJobId, retentionOptions } from "../shared/queues.js";
+import type { RateLimiter } from "../shared/rate-limiter.js";
 import { sleep } from "../shared/sleep.js";
+import { ENDPOINTS } from "../shared/types.js";
 import { MAX_PRIORITY, validPriority } from "./enqueue.js";
 
 /** Campaign jobs wait behind every job without a priority (a playbook's urgent cancel). */
@@ -95,6 +97,22 @@ export async function startCampaign(
     added += planned.length - skipped.length;
   }
   return { campaignId, added, alreadyQueued };
+}
+
+/**
+ * Forgets the limiter's wake-up tickets when no job waits for budget any more: tickets assume
+ * every refused job comes back, so after a campaign was drained or removed by hand they would
+ * hold the next campaign's refused jobs back for hours while the budget sits idle.
+ */
+export async function clearStaleTickets(
+  queue: Queue,
+  limiter: Pick<RateLimiter, "resetTickets">,
+  tenantId: string,
+): Promise<boolean> {
+  const counts = await queue.getJobCounts("waiting", "prioritized", "delayed", "active");
+  if (Object.values(counts).some((n) => n > 0)) return false;
+  await Promise.all(ENDPOINTS.map((endpoint) => limiter.resetTickets(tenantId, endpoint)));
+  return true;
 }
 
 /**

@@ -12,6 +12,15 @@ export interface DefenderSession {
   client: DefenderClient;
 }
 
+/** The budget shared through `redis`, as every process configured alike must see it. */
+export function createLimiter(config: Config, redis: RedisConnection): RateLimiter {
+  return new RateLimiter(redis, {
+    prefix: keyPrefix(config),
+    windows: config.rateLimits,
+    campaignShare: config.campaignBudgetShare,
+  });
+}
+
 /** A Defender client with its token provider and the budget shared through `redis`. */
 export function createDefenderSession(
   config: Config,
@@ -26,11 +35,7 @@ export function createDefenderSession(
     scope: config.tokenScope,
     timeoutMs: config.httpTimeoutMs,
   });
-  const limiter = new RateLimiter(redis, {
-    prefix: keyPrefix(config),
-    windows: config.rateLimits,
-    campaignShare: config.campaignBudgetShare,
-  });
+  const limiter = createLimiter(config, redis);
   const client = new DefenderClient({
     baseUrl: config.apiBaseUrl,
     timeoutMs: config.httpTimeoutMs,

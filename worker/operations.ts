@@ -1,8 +1,8 @@
 import type { Queue } from "bullmq";
 import type { Config } from "../shared/config.js";
+import { createLimiter } from "../shared/defender-session.js";
 import type { Logger } from "../shared/logger.js";
-import { keyPrefix, openQueue } from "../shared/queues.js";
-import { RateLimiter } from "../shared/rate-limiter.js";
+import { openQueue } from "../shared/queues.js";
 import { connectRedis, type RedisConnection } from "../shared/redis.js";
 import { startDashboard } from "./dashboard.js";
 import type { DashboardSettings } from "./dashboard-auth.js";
@@ -60,11 +60,7 @@ export async function startOperations(options: OperationsOptions): Promise<Opera
     const cancelQueue = open(config.cancelQueue);
     let metrics: WorkerMetrics | undefined;
     if (config.metricsPort > 0) {
-      const limiter = new RateLimiter(redis, {
-        prefix: keyPrefix(config),
-        windows: config.rateLimits,
-        campaignShare: config.campaignBudgetShare,
-      });
+      const limiter = createLimiter(config, redis);
       metrics = new WorkerMetrics({
         tenantId,
         queue: cancelQueue,
