@@ -1,4 +1,5 @@
 import { X509Certificate } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
@@ -99,6 +100,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     terminalCancel: options.terminalCancel ?? "400",
   };
   const stopping = new AbortController();
+  // Every delayed answer listens for close() while it waits: many at once is normal, not a leak.
+  setMaxListeners(0, stopping.signal);
   const sockets = new Map<string, Socket>();
   const log = options.log ?? (() => {});
 
