@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { CANCEL_JOB_NAME, deduplicationId } from "../shared/queues.js";
+import { sleep } from "../shared/sleep.js";
 import { ensureServerCert } from "../sim/certs.js";
 
 /** Shared by the bench driver and its child processes. */
@@ -18,7 +19,7 @@ const RETENTION_S = 7 * 24 * 3600;
 
 export const certPath = (): string => ensureServerCert(CERT_DIR).certPath;
 export const uniquePrefix = (what: string): string => `mdebench-${what}-${randomUUID().slice(0, 8)}`;
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+export { sleep };
 
 /** The ioredis connection of the driver: auto-pipelining stays off, as in the product. */
 export function redis(): Redis {

@@ -14,6 +14,7 @@ import {
   readEnvironment,
   readResults,
 } from "../jobs/index.js";
+import { sleep } from "../shared/sleep.js";
 
 const config = parseConfig(readEnvironment(process.env, process.cwd()));
 const redis = await connectRedis(config.redisUrl);
@@ -42,7 +43,7 @@ while (Date.now() < deadline) {
       console.log(`${r.machineActionId}: ${r.outcome}${r.error ? ` (${r.error.code})` : ""}`);
     break;
   }
-  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  await sleep(1_000);
 }
 await queue.close();
 redis.disconnect();

@@ -1,8 +1,7 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { freePort } from "../../shared/free-port.js";
 import { type Harness, startHarness } from "../support/harness.js";
+import { type RedisServer, redisServer } from "../support/redis-server.js";
 import { waitFor } from "../support/wait.js";
 
 /**
@@ -11,42 +10,14 @@ import { waitFor } from "../support/wait.js";
  */
 
 let h: Harness | undefined;
-let redis: ChildProcess | undefined;
-let port: number | undefined;
+let redis: RedisServer | undefined;
 afterEach(async () => {
   // Redis back first, so the worker can close cleanly even when the test failed mid-outage.
-  if (redis && redis.exitCode !== null && port) redis = await startRedis(port);
+  if (redis && !redis.running) await redis.start();
   await h?.close();
-  await stopRedis();
-  h = redis = port = undefined;
+  await redis?.kill();
+  h = redis = undefined;
 });
-
-async function startRedis(redisPort: number): Promise<ChildProcess> {
-  const child = spawn(
-    "redis-server",
-    ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-    { stdio: "ignore" },
-  );
-  await waitFor(`redis-server on ${redisPort}`, async () => {
-    const probe = new Redis(redisPort, "127.0.0.1", { lazyConnect: true, maxRetriesPerRequest: 0 });
-    probe.on("error", () => undefined);
-    try {
-      await probe.connect();
-      return (await probe.ping()) === "PONG";
-    } finally {
-      probe.disconnect();
-    }
-  });
-  return child;
-}
-
-async function stopRedis(): Promise<void> {
-  const child = redis;
-  if (!child || child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill("SIGKILL");
-  await exited;
-}
 
 async function probe(base: string, path: string): Promise<{ status: number; body: { reason?: string } }> {
   const response = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(5_000) });
@@ -55,12 +26,11 @@ async function probe(base: string, path: string): Promise<{ status: number; body
 
 describe("worker /readyz", () => {
   it("turns 503 when Redis goes away and 200 when it returns, while /healthz stays 200", async () => {
-    port = await freePort();
-    redis = await startRedis(port);
+    redis = await redisServer(["--save", "", "--appendonly", "no"]);
     const httpPort = await freePort();
     h = await startHarness({
       env: {
-        REDIS_URL: `redis://127.0.0.1:${port}`,
+        REDIS_URL: redis.url,
         METRICS_PORT: String(httpPort),
         SHUTDOWN_TIMEOUT_MS: "1000",
       },
@@ -70,7 +40,7 @@ describe("worker /readyz", () => {
     expect((await probe(base, "/readyz")).status).toBe(200);
     expect((await probe(base, "/healthz")).status).toBe(200);
 
-    await stopRedis();
+    await redis.kill();
     const down = await waitFor("/readyz to answer 503", async () => {
       const answer = await probe(base, "/readyz");
       return answer.status === 503 ? answer : undefined;
@@ -82,7 +52,7 @@ describe("worker /readyz", () => {
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toMatch(/^mde_redis_up 0$/m);
 
-    redis = await startRedis(port);
+    await redis.start();
     await waitFor("/readyz to answer 200 again", async () => (await probe(base, "/readyz")).status === 200);
     expect((await probe(base, "/healthz")).status).toBe(200);
   });

@@ -6,9 +6,9 @@ import { Cluster } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../support/cli.js";
 import { type Harness, startHarness } from "../support/harness.js";
+import { redisCluster } from "../support/redis-server.js";
 import { waitFor } from "../support/wait.js";
 import { countBy, expectNoSecrets, record, track } from "./support/evidence.js";
-import { redisCluster } from "./support/processes.js";
 
 let cluster: Awaited<ReturnType<typeof redisCluster>>;
 let h: Harness | undefined;

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { enqueueCancels } from "../../jobs/enqueue.js";
 import { runCli } from "../support/cli.js";
 import { type Harness, startHarness, TENANT } from "../support/harness.js";
+import { type RedisServer, redisServer } from "../support/redis-server.js";
 import { waitFor } from "../support/wait.js";
 import {
   cancelsPerAction,
@@ -14,13 +15,7 @@ import {
   returnValues,
   track,
 } from "./support/evidence.js";
-import {
-  type RedisServer,
-  redisServer,
-  spawnWorker,
-  stopWorkers,
-  type WorkerProcess,
-} from "./support/processes.js";
+import { spawnWorker, stopWorkers, type WorkerProcess } from "./support/processes.js";
 
 let h: Harness | undefined;
 let redis: RedisServer | undefined;
