@@ -65,48 +65,52 @@ const withKey = (key: string, value: unknown) => {
 const allowed = ["machineActionId", "comment", "tenantId", "requestedBy", "correlationId", "campaignId"];
 
 /** Job data the worker must refuse as invalid_job, each case invalid by construction. */
-export const hostilePayload: fc.Arbitrary<unknown> = fc.oneof(
-  fc.oneof(
-    fc.string(),
-    fc.integer(),
-    fc.boolean(),
-    fc.constant(null),
-    fc.array(fc.jsonValue({ maxDepth: 2 })),
-  ),
-  fc.oneof(hostileString, nonString).map((id) => ({ ...base, machineActionId: id })),
-  fc.constantFrom({ comment: "stop" }, { machineActionId: VALID_ID }, {}),
-  fc
-    .oneof(fc.constantFrom("", "   ", "\n\t"), huge(1001, 20_000), nonString)
-    .map((comment) => ({ ...base, comment })),
-  fc.oneof(hostileString, fc.integer(), nonString).map((tenantId) => ({ ...base, tenantId })),
-  fc
-    .tuple(
-      fc.constantFrom("requestedBy", "correlationId", "campaignId"),
-      fc.oneof(huge(201, 5_000), fc.integer(), nonString),
-    )
-    .map(([key, value]) => ({ ...base, [key]: value })),
-  fc
-    .tuple(
-      fc.constantFrom(
-        "__proto__",
-        "constructor",
-        "prototype",
-        "toString",
-        "hasOwnProperty",
-        "MachineActionId",
-        "padding",
-      ),
-      fc.oneof(fc.jsonValue({ maxDepth: 3 }), huge(16_000, 20_000)),
-    )
-    .map(([key, value]) => withKey(key, value)),
-  fc
-    .dictionary(
-      fc.string().filter((k) => !allowed.includes(k)),
-      fc.jsonValue({ maxDepth: 2 }),
-      { minKeys: 1, maxKeys: 4 },
-    )
-    .map((extra) => ({ ...extra, ...base, ...extra })),
-);
+export const hostilePayload: fc.Arbitrary<unknown> = fc
+  .oneof(
+    fc.oneof(
+      fc.string(),
+      fc.integer(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.array(fc.jsonValue({ maxDepth: 2 })),
+    ),
+    fc.oneof(hostileString, nonString).map((id) => ({ ...base, machineActionId: id })),
+    fc.constantFrom({ comment: "stop" }, { machineActionId: VALID_ID }, {}),
+    fc
+      .oneof(fc.constantFrom("", "   ", "\n\t"), huge(1001, 20_000), nonString)
+      .map((comment) => ({ ...base, comment })),
+    fc.oneof(hostileString, fc.integer(), nonString).map((tenantId) => ({ ...base, tenantId })),
+    fc
+      .tuple(
+        fc.constantFrom("requestedBy", "correlationId", "campaignId"),
+        fc.oneof(huge(201, 5_000), fc.integer(), nonString),
+      )
+      .map(([key, value]) => ({ ...base, [key]: value })),
+    fc
+      .tuple(
+        fc.constantFrom(
+          "__proto__",
+          "constructor",
+          "prototype",
+          "toString",
+          "hasOwnProperty",
+          "MachineActionId",
+          "padding",
+        ),
+        fc.oneof(fc.jsonValue({ maxDepth: 3 }), huge(16_000, 20_000)),
+      )
+      .map(([key, value]) => withKey(key, value)),
+    fc
+      .dictionary(
+        fc.string().filter((k) => !allowed.includes(k)),
+        fc.jsonValue({ maxDepth: 2 }),
+        { minKeys: 1, maxKeys: 4 },
+      )
+      .map((extra) => ({ ...extra, ...base, ...extra })),
+    // A "__proto__" key can end up as the object's prototype, which JSON drops: what travels is then
+    // the valid base job itself (seen with seed 278527859), so that one payload is left out.
+  )
+  .filter((p) => JSON.stringify(p) !== JSON.stringify(base));
 
 const noNul = (s: string) => !s.includes("\u0000");
 const validPriority = (s: string) => /^\d+$/.test(s) && Number(s) >= 1 && Number(s) <= 2_097_151;
