@@ -1,3 +1,4 @@
+import type { CancelClaims } from "../shared/cancel-claims.js";
 import {
   type CancelJob,
   type CancelResult,
@@ -28,6 +29,8 @@ export interface ActionsApi {
 
 export interface ProcessorSettings {
   tenantId: string;
+  /** How long one cancel may be in flight (the HTTP timeout and a margin): no second one meanwhile. */
+  cancelClaimMs?: number;
   maxAttempts: number;
   throttleGiveUpMs: number;
   notFoundGraceMs: number;
@@ -43,6 +46,8 @@ export interface ProcessorInput {
 export interface ProcessorDeps {
   api: ActionsApi;
   settings: ProcessorSettings;
+  /** One cancel in flight per action across all workers; absent in unit tests of the rule alone. */
+  claims?: Pick<CancelClaims, "claim">;
   /** Persists the state before the processor goes on (the cancel marker must be in Redis first). */
   saveState(state: JobState): Promise<void>;
   now?: () => number;
@@ -56,7 +61,7 @@ export type Decision =
   | {
       kind: "delay";
       ms: number;
-      reason: "budget" | "throttled" | "token" | "not_found" | "transient" | "shutdown";
+      reason: "budget" | "throttled" | "token" | "in_flight" | "not_found" | "transient" | "shutdown";
     };
 
 /** Check, skip, cancel: the rule. Publishing the result is the caller's step. */
@@ -83,6 +88,13 @@ export async function processCancel(input: ProcessorInput, deps: ProcessorDeps):
       const ours = action.status === "Cancelled" && state.cancelSentAt !== undefined && !state.cancelRefused;
       return finish(ours ? "cancelled" : "already_terminal", action);
     }
+    const claim = await deps.claims?.claim(
+      tenantId,
+      job.machineActionId,
+      deps.settings.cancelClaimMs ?? 60_000,
+    );
+    // Another run's cancel for this action is still on the wire: wait for it, then look again.
+    if (claim && "heldMs" in claim) return delay(deps, state, claim.heldMs + 250, "in_flight");
     state.cancelSentAt = now();
     state.cancelRefused = false;
     await deps.saveState(state);
@@ -103,6 +115,8 @@ export async function processCancel(input: ProcessorInput, deps: ProcessorDeps):
       if (isTerminal(again.status)) return finish("already_terminal", again);
       const code = err instanceof ForbiddenError ? "forbidden" : "bad_request";
       return done(failedResult(input, attempts, upstream(err, code), { ...job, tenantId }, again));
+    } finally {
+      if (claim && "release" in claim) await claim.release().catch(() => undefined);
     }
   } catch (err) {
     return decideOnError(err, input, { ...job, tenantId }, state, deps, now());

@@ -1,7 +1,9 @@
 import { DelayedError, type Job, Worker } from "bullmq";
+import { CancelClaims } from "../shared/cancel-claims.js";
 import type { Config } from "../shared/config.js";
 import type { CancelResult } from "../shared/contract.js";
 import type { Logger } from "../shared/logger.js";
+import { keyPrefix } from "../shared/queues.js";
 import type { RedisConnection } from "../shared/redis.js";
 import { failedResult } from "../shared/results.js";
 import { type ActionsApi, type Decision, processCancel } from "./cancel-processor.js";
@@ -29,7 +31,10 @@ export function createCancelWorker(deps: CancelWorkerDeps): Worker {
     maxAttempts: config.maxAttempts,
     throttleGiveUpMs: config.throttleGiveUpMs,
     notFoundGraceMs: config.notFoundGraceMs,
+    // A cancel cannot be in flight longer than its HTTP timeout (plus a dropped-connection retry).
+    cancelClaimMs: 2 * config.httpTimeoutMs + 5_000,
   };
+  const claims = new CancelClaims(deps.connection, keyPrefix(config));
 
   const finish = async (job: Job, result: CancelResult, started: number) => {
     await deps.publisher.publish(result);
@@ -66,7 +71,7 @@ export function createCancelWorker(deps: CancelWorkerDeps): Worker {
       if (state.result) return finish(job, state.result, started);
       const decision = await processCancel(
         { jobId: String(job.id), data: job.data, enqueuedAt: job.timestamp, state },
-        { api: deps.api, settings, signal, saveState: (s) => job.updateProgress({ ...s }) },
+        { api: deps.api, settings, claims, signal, saveState: (s) => job.updateProgress({ ...s }) },
       );
       if (decision.kind === "delay") {
         logger.debug({ jobId: job.id, reason: decision.reason, delayMs: decision.ms }, "job delayed");

@@ -24,6 +24,7 @@ const DELAY_REASONS: readonly DelayReason[] = [
   "budget",
   "throttled",
   "token",
+  "in_flight",
   "not_found",
   "transient",
   "shutdown",

@@ -1,7 +1,7 @@
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { collect, startCli } from "../support/cli.js";
-import { type Harness, startHarness } from "../support/harness.js";
+import { type Harness, startHarness, TENANT } from "../support/harness.js";
 import { REDIS_URL } from "../support/redis.js";
 import { waitFor } from "../support/wait.js";
 
@@ -52,6 +52,30 @@ describe("crashes", () => {
     expect(result).toMatchObject({ outcome: "failed", machineActionId: id, error: { code: "upstream" } });
     expect(result?.error?.message).toMatch(/stalled/);
     expect(h.sim.requestCount("cancel")).toBe(0);
+  });
+});
+
+describe("one cancel in flight per action", () => {
+  it("waits for a cancel another run still has on the wire, then sends none of its own", async () => {
+    h = await startHarness();
+    const id = h.sim.store.add({ status: "Pending" }).id;
+    // As if another run of this job (after a lost lock) had just sent its cancel and awaits the answer.
+    const redis = new Redis(REDIS_URL);
+    await redis.set(
+      `${h.prefix}:${h.config.cancelQueue}:cancel-claim:${TENANT}:${id}`,
+      "other-run",
+      "PX",
+      1_500,
+    );
+    redis.disconnect();
+    await h.startWorker();
+    const started = Date.now();
+    await h.enqueue([{ machineActionId: id, comment: "x" }]);
+    const [result] = await h.results(1);
+    expect(result?.outcome).toBe("cancelled");
+    const cancels = h.sim.requests.filter((r) => r.endpoint === "cancel");
+    expect(cancels).toHaveLength(1);
+    expect((cancels[0]?.at as number) - started).toBeGreaterThanOrEqual(1_200);
   });
 });
 

@@ -120,6 +120,31 @@ describe("processCancel", () => {
     expect(code((await run(forbidden.api)).decision)).toBe("forbidden");
   });
 
+  it("waits instead of cancelling while another run's cancel for the action is in flight", async () => {
+    const { api, calls } = scripted([action("Pending")]);
+    const decision = await processCancel(
+      { jobId: "job-1", data: { machineActionId: ID, comment: "x" }, enqueuedAt: 0, state: { failures: 0 } },
+      { api, settings, claims: { claim: async () => ({ heldMs: 4_000 }) }, saveState: async () => undefined },
+    );
+    expect(decision).toEqual({ kind: "delay", ms: 4_250, reason: "in_flight" });
+    expect(calls).toEqual(["get"]);
+  });
+
+  it("releases its claim once the cancel has answered", async () => {
+    const { api } = scripted([action("Pending")], [action("Cancelled")]);
+    let released = 0;
+    const claim = async () => ({
+      release: async () => {
+        released += 1;
+      },
+    });
+    await processCancel(
+      { jobId: "job-1", data: { machineActionId: ID, comment: "x" }, enqueuedAt: 0, state: { failures: 0 } },
+      { api, settings, claims: { claim }, saveState: async () => undefined },
+    );
+    expect(released).toBe(1);
+  });
+
   it("does not call a refused-then-Cancelled action ours", async () => {
     const { api } = scripted([action("Cancelled")]);
     const { decision } = await run(api, { state: { failures: 0, cancelRefused: true } });
