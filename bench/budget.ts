@@ -4,8 +4,8 @@
  * times: how full each window was kept, 429s, calls per action, and the drain time against the ideal.
  */
 import { enqueueCancels } from "../jobs/enqueue.js";
-import type { RateWindow } from "../shared/durations.js";
-import { paddedWindowMs } from "../shared/rate-limiter.js";
+import type { RateWindow } from "../shared/config/durations.js";
+import { paddedWindowMs } from "../shared/redis/rate-limiter.js";
 import { startCluster } from "./cluster.js";
 import { TENANT, waitFor } from "./common.js";
 

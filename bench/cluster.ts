@@ -3,7 +3,7 @@
  * on a fresh QUEUE_PREFIX, as the budget, memory and latency benches need them.
  */
 import { Queue } from "bullmq";
-import type { RateWindow } from "../shared/durations.js";
+import type { RateWindow } from "../shared/config/durations.js";
 import {
   type Child,
   cliArgs,

@@ -1,5 +1,5 @@
 /** The "what limits it" section of docs/benchmarks.md: the run's numbers plus what profiling found. */
-import { paddedWindowMs, TICKET_SLACK } from "../shared/rate-limiter.js";
+import { paddedWindowMs, TICKET_SLACK } from "../shared/redis/rate-limiter.js";
 import { round } from "./common.js";
 import type { Report, TierSummary } from "./report.js";
 

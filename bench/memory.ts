@@ -5,8 +5,8 @@
  */
 
 import { startCampaign } from "../jobs/campaign.js";
-import { CampaignStore } from "../shared/campaign-store.js";
-import { keyPrefix } from "../shared/queues.js";
+import { CampaignStore } from "../shared/redis/campaign-store.js";
+import { keyPrefix } from "../shared/redis/queues.js";
 import { startCluster } from "./cluster.js";
 import { QUEUE, rssMiB, sleep, TENANT } from "./common.js";
 

@@ -4,9 +4,9 @@
  * ResultPublisher. Same connection, prefix, retention and concurrency as the real worker.
  */
 import { Worker } from "bullmq";
-import { parseConfig } from "../shared/config.js";
-import type { CancelResult } from "../shared/contract.js";
-import { connectRedis } from "../shared/redis.js";
+import { parseConfig } from "../shared/config/config.js";
+import type { CancelResult } from "../shared/contract/cancel-job.js";
+import { connectRedis } from "../shared/redis/connection.js";
 import { ResultPublisher } from "../worker/result-publisher.js";
 
 const config = parseConfig(process.env);

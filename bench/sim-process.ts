@@ -4,7 +4,7 @@
  * `seed` adds Pending actions, `stats` counts requests, `requests` lists them, `reset` forgets them.
  */
 import { readFileSync } from "node:fs";
-import type { RateWindow } from "../shared/durations.js";
+import type { RateWindow } from "../shared/config/durations.js";
 import { ensureServerCert } from "../sim/certs.js";
 import { startSimulator } from "../sim/server.js";
 import { CERT_DIR, CLIENT, SECRET, serveIpc, TENANT } from "./common.js";

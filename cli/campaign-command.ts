@@ -12,14 +12,14 @@ import {
 } from "../jobs/campaign.js";
 import { budgetJobsPerMs, waitForCampaign } from "../jobs/campaign-progress.js";
 import { describeProblems, parseIds } from "../jobs/ids-file.js";
-import { CampaignStore } from "../shared/campaign-store.js";
-import { type Config, parseConfig, readEnvironment, requireWorkerCredentials } from "../shared/config.js";
-import type { MachineAction } from "../shared/contract.js";
-import { createDefenderSession, createLimiter } from "../shared/defender-session.js";
-import { UsageError } from "../shared/errors.js";
-import { createLogger } from "../shared/logger.js";
-import { keyPrefix, openQueue } from "../shared/queues.js";
-import { connectRedis } from "../shared/redis.js";
+import { CampaignStore } from "../shared/redis/campaign-store.js";
+import { type Config, parseConfig, readEnvironment, requireWorkerCredentials } from "../shared/config/config.js";
+import type { MachineAction } from "../shared/contract/cancel-job.js";
+import { createDefenderSession, createLimiter } from "../shared/defender/defender-session.js";
+import { UsageError } from "../shared/core/errors.js";
+import { createLogger } from "../shared/core/logger.js";
+import { keyPrefix, openQueue } from "../shared/redis/queues.js";
+import { connectRedis } from "../shared/redis/connection.js";
 import { ProgressView, printDryRun, printSummary } from "./campaign-view.js";
 import { integerOption } from "./options.js";
 

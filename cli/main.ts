@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
-import { OperationalError, UsageError } from "../shared/errors.js";
+import { OperationalError, UsageError } from "../shared/core/errors.js";
 import { campaignCommand } from "./campaign-command.js";
 import { demoCommand } from "./demo-command.js";
 import { enqueueCommand } from "./enqueue-command.js";

@@ -1,4 +1,4 @@
-import { UsageError } from "../shared/errors.js";
+import { UsageError } from "../shared/core/errors.js";
 
 /** A whole-number option, refused with a sentence naming it. */
 export function integerOption(

@@ -1,7 +1,7 @@
 import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
-import { OperationalError, UsageError } from "../shared/errors.js";
+import { OperationalError, UsageError } from "../shared/core/errors.js";
 import type { ActionStore } from "../sim/action-store.js";
 import { ensureServerCert } from "../sim/certs.js";
 import { ACTION_STATUSES, ACTION_TYPES } from "../sim/machine-action.js";

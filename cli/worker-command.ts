@@ -1,6 +1,6 @@
 import { Command } from "commander";
-import { parseConfig, readEnvironment, requireWorkerCredentials } from "../shared/config.js";
-import { createLogger } from "../shared/logger.js";
+import { parseConfig, readEnvironment, requireWorkerCredentials } from "../shared/config/config.js";
+import { createLogger } from "../shared/core/logger.js";
 import { startWorker } from "../worker/run-worker.js";
 
 export function workerCommand(env: NodeJS.ProcessEnv): Command {

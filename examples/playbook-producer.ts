@@ -14,7 +14,7 @@ import {
   readEnvironment,
   readResults,
 } from "../jobs/index.js";
-import { sleep } from "../shared/sleep.js";
+import { sleep } from "../shared/core/sleep.js";
 
 const config = parseConfig(readEnvironment(process.env, process.cwd()));
 const redis = await connectRedis(config.redisUrl);

@@ -1,7 +1,7 @@
 import type { Queue } from "bullmq";
-import { type CancelJob, type CancelRequest, cancelJobSchema } from "../shared/contract.js";
-import { UsageError } from "../shared/errors.js";
-import { CANCEL_JOB_NAME, deduplicationId, newJobId, retentionOptions } from "../shared/queues.js";
+import { type CancelJob, type CancelRequest, cancelJobSchema } from "../shared/contract/cancel-job.js";
+import { UsageError } from "../shared/core/errors.js";
+import { CANCEL_JOB_NAME, deduplicationId, newJobId, retentionOptions } from "../shared/redis/queues.js";
 
 export interface EnqueueOptions {
   /** The tenant of requests that name none (AZURE_TENANT_ID). */

@@ -1,4 +1,4 @@
-import { isGuid } from "../shared/guid.js";
+import { isGuid } from "../shared/contract/guid.js";
 
 /** A line of an ids file that is not a machine action id. */
 export interface IdsFileProblem {

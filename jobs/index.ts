@@ -1,6 +1,6 @@
 /** The library other services import: enqueue cancels, run campaigns, read and subscribe to results. */
-export { type CampaignRecord, CampaignStore } from "../shared/campaign-store.js";
-export { type Config, parseConfig, readEnvironment } from "../shared/config.js";
+export { type CampaignRecord, CampaignStore } from "../shared/redis/campaign-store.js";
+export { type Config, parseConfig, readEnvironment } from "../shared/config/config.js";
 export {
   type CancelJob,
   type CancelRequest,
@@ -9,9 +9,9 @@ export {
   OUTCOMES,
   type Outcome,
   parseCancelJob,
-} from "../shared/contract.js";
-export { keyPrefix, openQueue } from "../shared/queues.js";
-export { connectRedis } from "../shared/redis.js";
+} from "../shared/contract/cancel-job.js";
+export { keyPrefix, openQueue } from "../shared/redis/queues.js";
+export { connectRedis } from "../shared/redis/connection.js";
 export { type CampaignRequest, type CampaignStart, startCampaign } from "./campaign.js";
 export { waitForCampaign } from "./campaign-progress.js";
 export { type Enqueued, type EnqueueOptions, enqueueCancels } from "./enqueue.js";

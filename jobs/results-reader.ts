@@ -1,7 +1,7 @@
 import type { Job, Queue } from "bullmq";
-import type { CancelResult } from "../shared/contract.js";
-import { failedResult } from "../shared/results.js";
-import { sleep } from "../shared/sleep.js";
+import type { CancelResult } from "../shared/contract/cancel-job.js";
+import { failedResult } from "../shared/contract/cancel-result.js";
+import { sleep } from "../shared/core/sleep.js";
 
 /**
  * Results as kept on the finished cancel jobs (for RESULT_RETENTION), read without consuming any

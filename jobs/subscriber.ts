@@ -1,7 +1,7 @@
 import { Worker } from "bullmq";
-import type { Config } from "../shared/config.js";
-import type { CancelResult } from "../shared/contract.js";
-import type { RedisConnection } from "../shared/redis.js";
+import type { Config } from "../shared/config/config.js";
+import type { CancelResult } from "../shared/contract/cancel-job.js";
+import type { RedisConnection } from "../shared/redis/connection.js";
 
 export interface SubscribeOptions {
   connection: RedisConnection;

@@ -1,4 +1,4 @@
-import type { Endpoint } from "../shared/types.js";
+import type { Endpoint } from "../shared/defender/endpoints.js";
 import type { Rng } from "./rng.js";
 
 /** How the simulator classifies a request: the three Defender APIs, the two Entra ones, or neither. */

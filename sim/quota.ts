@@ -1,5 +1,5 @@
-import type { RateWindow } from "../shared/durations.js";
-import type { Endpoint } from "../shared/types.js";
+import type { RateWindow } from "../shared/config/durations.js";
+import type { Endpoint } from "../shared/defender/endpoints.js";
 
 /** Microsoft's documented limits for cancel, get and list: 100 calls per minute and 1500 per hour. */
 export const DEFAULT_RATE_LIMITS: readonly RateWindow[] = [

@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { RateWindow } from "../shared/durations.js";
+import type { RateWindow } from "../shared/config/durations.js";
 import { ActionStore } from "./action-store.js";
 import { adminReply } from "./admin.js";
 import { defenderError, MAX_TOP, type TerminalCancelMode } from "./defender-api.js";

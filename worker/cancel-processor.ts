@@ -1,12 +1,12 @@
-import type { CancelClaims } from "../shared/cancel-claims.js";
+import type { CancelClaims } from "../shared/redis/cancel-claims.js";
 import {
   type CancelJob,
   type CancelResult,
   isTerminal,
   type MachineAction,
   parseCancelJob,
-} from "../shared/contract.js";
-import type { CallOptions } from "../shared/defender-client.js";
+} from "../shared/contract/cancel-job.js";
+import type { CallOptions } from "../shared/defender/defender-client.js";
 import {
   BadRequestError,
   BudgetWaitError,
@@ -16,9 +16,9 @@ import {
   TokenUnavailableError,
   UnauthorizedError,
   UpstreamError,
-} from "../shared/errors.js";
-import { failedResult, finishedResult } from "../shared/results.js";
-import { backoffMs, notFoundRecheckMs } from "../shared/retry-policy.js";
+} from "../shared/core/errors.js";
+import { failedResult, finishedResult } from "../shared/contract/cancel-result.js";
+import { backoffMs, notFoundRecheckMs } from "../shared/defender/retry-policy.js";
 import type { JobState } from "./job-state.js";
 
 /** The Defender calls the rule needs. */

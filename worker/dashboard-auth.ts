@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Config } from "../shared/config.js";
-import { UsageError } from "../shared/errors.js";
+import type { Config } from "../shared/config/config.js";
+import { UsageError } from "../shared/core/errors.js";
 
 export interface DashboardSettings {
   host: string;

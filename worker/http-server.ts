@@ -1,7 +1,7 @@
 import { createServer, type RequestListener, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { OperationalError } from "../shared/errors.js";
-import type { Logger } from "../shared/logger.js";
+import { OperationalError } from "../shared/core/errors.js";
+import type { Logger } from "../shared/core/logger.js";
 
 export type Readiness = { ok: true } | { ok: false; reason: string };
 

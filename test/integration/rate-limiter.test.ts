@@ -2,14 +2,14 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { RateWindow } from "../../shared/durations.js";
+import type { RateWindow } from "../../shared/config/durations.js";
 import {
   paddedWindowMs,
   RateLimiter,
   type RateLimiterOptions,
   type TakeResult,
   ticketSpacingMs,
-} from "../../shared/rate-limiter.js";
+} from "../../shared/redis/rate-limiter.js";
 
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const TENANT = "11111111-2222-3333-4444-555555555555";

@@ -2,7 +2,7 @@ import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseSimulatorOptions, SIMULATOR_DEFAULTS } from "../../cli/simulator-options.js";
-import { parseConfig, requireWorkerCredentials } from "../../shared/config.js";
+import { parseConfig, requireWorkerCredentials } from "../../shared/config/config.js";
 import { ensureClientCert } from "../../sim/certs.js";
 import { type CliRun, collect, runCli, startCli } from "../support/cli.js";
 import { waitFor } from "../support/wait.js";

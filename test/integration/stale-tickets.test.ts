@@ -2,7 +2,7 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { clearStaleTickets } from "../../jobs/campaign.js";
-import { RateLimiter } from "../../shared/rate-limiter.js";
+import { RateLimiter } from "../../shared/redis/rate-limiter.js";
 import { deleteKeys, REDIS_URL, uniquePrefix } from "../support/redis.js";
 
 const TENANT = "11111111-2222-3333-4444-555555555555";

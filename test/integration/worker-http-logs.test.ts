@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { freePort } from "../../shared/free-port.js";
+import { freePort } from "../../cli/free-port.js";
 import { type Harness, SECRET, startHarness } from "../support/harness.js";
 
 /** What an on-call engineer greps for: one line per Defender exchange and one per job outcome. */

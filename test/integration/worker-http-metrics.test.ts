@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { freePort } from "../../shared/free-port.js";
+import { freePort } from "../../cli/free-port.js";
 import { type Harness, startHarness, TENANT } from "../support/harness.js";
 
 let h: Harness;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { freePort } from "../../shared/free-port.js";
+import { freePort } from "../../cli/free-port.js";
 import { type Harness, startHarness } from "../support/harness.js";
 import { type RedisServer, redisServer } from "../support/redis-server.js";
 import { waitFor } from "../support/wait.js";

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { freePort } from "../../shared/free-port.js";
+import { freePort } from "../../cli/free-port.js";
 import { runCli } from "../support/cli.js";
 import { type Harness, SECRET, startHarness } from "../support/harness.js";
 import { waitFor } from "../support/wait.js";

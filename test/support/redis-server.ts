@@ -3,7 +3,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
-import { freePort } from "../../shared/free-port.js";
+import { freePort } from "../../cli/free-port.js";
 import { collect } from "./cli.js";
 import { waitFor } from "./wait.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { MachineAction } from "../../shared/contract.js";
+import type { MachineAction } from "../../shared/contract/cancel-job.js";
 import {
   BadRequestError,
   BudgetWaitError,
@@ -9,7 +9,7 @@ import {
   TokenUnavailableError,
   TransientError,
   UnauthorizedError,
-} from "../../shared/errors.js";
+} from "../../shared/core/errors.js";
 import {
   type ActionsApi,
   type Decision,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseConfig, requireWorkerCredentials } from "../../shared/config.js";
-import { UsageError } from "../../shared/errors.js";
+import { parseConfig, requireWorkerCredentials } from "../../shared/config/config.js";
+import { UsageError } from "../../shared/core/errors.js";
 
 const TENANT = "11111111-2222-3333-4444-555555555555";
 const CLIENT = "AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseDuration, parseRateLimits } from "../../shared/durations.js";
+import { parseDuration, parseRateLimits } from "../../shared/config/durations.js";
 
 describe("parseDuration", () => {
   it("reads every unit", () => {

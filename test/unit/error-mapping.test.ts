@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { responseError } from "../../shared/defender-client.js";
+import { responseError } from "../../shared/defender/defender-client.js";
 import {
   BadRequestError,
   ForbiddenError,
@@ -7,7 +7,7 @@ import {
   ThrottledError,
   TransientError,
   UnauthorizedError,
-} from "../../shared/errors.js";
+} from "../../shared/core/errors.js";
 
 const NOW = Date.parse("2026-11-29T12:00:00Z");
 const body = (code: string) => ({

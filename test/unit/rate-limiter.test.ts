@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { UsageError } from "../../shared/errors.js";
+import { UsageError } from "../../shared/core/errors.js";
 import {
   campaignCap,
   classCap,
@@ -9,7 +9,7 @@ import {
   takeArguments,
   ticketSpacingMs,
   validateRateLimiterOptions,
-} from "../../shared/rate-limiter.js";
+} from "../../shared/redis/rate-limiter.js";
 
 const MDE_WINDOWS = [
   { limit: 100, windowMs: 60_000 },

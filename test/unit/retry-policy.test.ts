@@ -6,7 +6,7 @@ import {
   notFoundRecheckMs,
   parseRetryAfter,
   throttleWaitMs,
-} from "../../shared/retry-policy.js";
+} from "../../shared/defender/retry-policy.js";
 
 const NOW = Date.parse("2026-11-29T12:00:00Z");
 

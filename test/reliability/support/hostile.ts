@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { isGuid } from "../../../shared/guid.js";
+import { isGuid } from "../../../shared/contract/guid.js";
 
 /** Arbitraries of input a producer must never get past the worker or the CLI. */
 

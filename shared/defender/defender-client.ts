@@ -1,7 +1,7 @@
 import https from "node:https";
 import axios, { type AxiosInstance, type AxiosResponse, isAxiosError } from "axios";
 import pRetry, { AbortError } from "p-retry";
-import type { MachineAction } from "./contract.js";
+import type { MachineAction } from "../contract/cancel-job.js";
 import {
   BadRequestError,
   BudgetWaitError,
@@ -12,11 +12,11 @@ import {
   UnauthorizedError,
   type UpstreamDetail,
   type UpstreamError,
-} from "./errors.js";
-import { isGuid } from "./guid.js";
-import type { Logger } from "./logger.js";
+} from "../core/errors.js";
+import { isGuid } from "../contract/guid.js";
+import type { Logger } from "../core/logger.js";
 import { throttleWaitMs } from "./retry-policy.js";
-import type { Endpoint } from "./types.js";
+import type { Endpoint } from "./endpoints.js";
 
 /** What the client needs from the token provider and the limiter; both are injected. */
 export interface Tokens {

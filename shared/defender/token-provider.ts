@@ -2,8 +2,8 @@ import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { AuthError, ConfidentialClientApplication, type Configuration, ServerError } from "@azure/msal-node";
 import pRetry, { AbortError } from "p-retry";
-import type { WorkerCredentials } from "./config.js";
-import { TokenUnavailableError, UnauthorizedError, UsageError } from "./errors.js";
+import type { WorkerCredentials } from "../config/config.js";
+import { TokenUnavailableError, UnauthorizedError, UsageError } from "../core/errors.js";
 
 /** Well-known Entra hosts msal can discover; any other https host is trusted through knownAuthorities. */
 const KNOWN_CLOUD_HOSTS = new Set([

@@ -1,5 +1,5 @@
 import { Cluster, Redis } from "ioredis";
-import { OperationalError, UsageError } from "./errors.js";
+import { OperationalError, UsageError } from "../core/errors.js";
 
 /** A single Redis or a Redis Cluster; every caller types its connection with this. */
 export type RedisConnection = Redis | Cluster;

@@ -5,7 +5,7 @@ import {
   type Outcome,
   parseCancelJob,
   type ResultError,
-} from "./contract.js";
+} from "./cancel-job.js";
 import { isGuid } from "./guid.js";
 
 interface JobRef {

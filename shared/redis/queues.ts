@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { type JobsOptions, Queue } from "bullmq";
-import type { Config } from "./config.js";
-import type { RedisConnection } from "./redis.js";
+import type { Config } from "../config/config.js";
+import type { RedisConnection } from "./connection.js";
 
 /** The only module that knows queue names, job names and job-id rules. */
 

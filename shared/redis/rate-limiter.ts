@@ -15,11 +15,11 @@
  * tenants leave nothing behind.
  */
 
-import type { RateWindow } from "./durations.js";
-import { UsageError } from "./errors.js";
+import type { RateWindow } from "../config/durations.js";
+import { UsageError } from "../core/errors.js";
 import { PAUSE_SCRIPT, STATUS_SCRIPT, TAKE_SCRIPT } from "./rate-limiter-script.js";
-import type { RedisConnection } from "./redis.js";
-import type { Endpoint } from "./types.js";
+import type { RedisConnection } from "./connection.js";
+import type { Endpoint } from "../defender/endpoints.js";
 
 export type TakeResult = { ok: true } | { ok: false; waitMs: number; reason: "budget" | "paused" };
 

@@ -1,9 +1,9 @@
-import type { Config, WorkerCredentials } from "./config.js";
+import type { Config, WorkerCredentials } from "../config/config.js";
 import { DefenderClient, type DefenderClientOptions } from "./defender-client.js";
-import type { Logger } from "./logger.js";
-import { keyPrefix } from "./queues.js";
-import { RateLimiter } from "./rate-limiter.js";
-import type { RedisConnection } from "./redis.js";
+import type { Logger } from "../core/logger.js";
+import { keyPrefix } from "../redis/queues.js";
+import { RateLimiter } from "../redis/rate-limiter.js";
+import type { RedisConnection } from "../redis/connection.js";
 import { TokenProvider } from "./token-provider.js";
 
 export interface DefenderSession {

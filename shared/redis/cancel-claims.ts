@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { RedisConnection } from "./redis.js";
+import type { RedisConnection } from "./connection.js";
 
 const RELEASE = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`;
 

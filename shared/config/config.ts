@@ -2,8 +2,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { parseEnv } from "node:util";
 import { z } from "zod";
 import { parseDuration, parseRateLimits, type RateWindow } from "./durations.js";
-import { UsageError } from "./errors.js";
-import { GUID_PATTERN } from "./guid.js";
+import { UsageError } from "../core/errors.js";
+import { GUID_PATTERN } from "../contract/guid.js";
 
 /**
  * Every setting of the contract, with its default. This is the only module that reads the

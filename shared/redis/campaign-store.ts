@@ -1,6 +1,6 @@
-import type { CancelResult, Outcome } from "./contract.js";
-import { OUTCOMES } from "./contract.js";
-import type { RedisConnection } from "./redis.js";
+import type { CancelResult, Outcome } from "../contract/cancel-job.js";
+import { OUTCOMES } from "../contract/cancel-job.js";
+import type { RedisConnection } from "./connection.js";
 
 /** A campaign as `--wait`, `results --campaign`, `status` and replays see it, from any machine. */
 export interface CampaignRecord {
