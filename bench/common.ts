@@ -3,8 +3,8 @@ import { randomUUID } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Redis } from "ioredis";
-import { CANCEL_JOB_NAME, deduplicationId } from "../shared/redis/queues.js";
 import { sleep } from "../shared/core/sleep.js";
+import { CANCEL_JOB_NAME, deduplicationId } from "../shared/redis/queues.js";
 import { ensureServerCert } from "../sim/certs.js";
 
 /** Shared by the bench driver and its child processes. */

@@ -5,8 +5,8 @@
  */
 import { startCampaign } from "../jobs/campaign.js";
 import { enqueueCancels } from "../jobs/enqueue.js";
-import { CampaignStore } from "../shared/redis/campaign-store.js";
 import type { CancelResult } from "../shared/contract/cancel-job.js";
+import { CampaignStore } from "../shared/redis/campaign-store.js";
 import { keyPrefix } from "../shared/redis/queues.js";
 import { BUDGET_LIMITS, BUDGET_WINDOWS } from "./budget.js";
 import { type Cluster, startCluster } from "./cluster.js";

@@ -12,14 +12,19 @@ import {
 } from "../jobs/campaign.js";
 import { budgetJobsPerMs, waitForCampaign } from "../jobs/campaign-progress.js";
 import { describeProblems, parseIds } from "../jobs/ids-file.js";
-import { CampaignStore } from "../shared/redis/campaign-store.js";
-import { type Config, parseConfig, readEnvironment, requireWorkerCredentials } from "../shared/config/config.js";
+import {
+  type Config,
+  parseConfig,
+  readEnvironment,
+  requireWorkerCredentials,
+} from "../shared/config/config.js";
 import type { MachineAction } from "../shared/contract/cancel-job.js";
-import { createDefenderSession, createLimiter } from "../shared/defender/defender-session.js";
 import { UsageError } from "../shared/core/errors.js";
 import { createLogger } from "../shared/core/logger.js";
-import { keyPrefix, openQueue } from "../shared/redis/queues.js";
+import { createDefenderSession, createLimiter } from "../shared/defender/defender-session.js";
+import { CampaignStore } from "../shared/redis/campaign-store.js";
 import { connectRedis } from "../shared/redis/connection.js";
+import { keyPrefix, openQueue } from "../shared/redis/queues.js";
 import { ProgressView, printDryRun, printSummary } from "./campaign-view.js";
 import { integerOption } from "./options.js";
 

@@ -1,10 +1,10 @@
 import { Command } from "commander";
 import { enqueueCancels, validPriority } from "../jobs/enqueue.js";
 import { parseConfig, readEnvironment } from "../shared/config/config.js";
-import { UsageError } from "../shared/core/errors.js";
 import { isGuid } from "../shared/contract/guid.js";
-import { openQueue } from "../shared/redis/queues.js";
+import { UsageError } from "../shared/core/errors.js";
 import { connectRedis } from "../shared/redis/connection.js";
+import { openQueue } from "../shared/redis/queues.js";
 
 export function enqueueCommand(env: NodeJS.ProcessEnv): Command {
   return new Command("enqueue")

@@ -1,8 +1,8 @@
 import { resolve } from "node:path";
 import type { RateWindow } from "../shared/config/durations.js";
 import { parseRateLimits } from "../shared/config/durations.js";
-import { UsageError } from "../shared/core/errors.js";
 import { isGuid } from "../shared/contract/guid.js";
+import { UsageError } from "../shared/core/errors.js";
 import { isCertHost } from "../sim/certs.js";
 import type { RandomFaults, SimulatorOptions, TerminalCancelMode } from "../sim/server.js";
 

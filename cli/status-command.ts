@@ -1,11 +1,11 @@
 import { Command } from "commander";
-import { CampaignStore } from "../shared/redis/campaign-store.js";
 import { parseConfig, readEnvironment } from "../shared/config/config.js";
-import { createLimiter } from "../shared/defender/defender-session.js";
 import { formatDuration } from "../shared/config/durations.js";
-import { keyPrefix, openQueue } from "../shared/redis/queues.js";
-import { connectRedis } from "../shared/redis/connection.js";
+import { createLimiter } from "../shared/defender/defender-session.js";
 import { ENDPOINTS } from "../shared/defender/endpoints.js";
+import { CampaignStore } from "../shared/redis/campaign-store.js";
+import { connectRedis } from "../shared/redis/connection.js";
+import { keyPrefix, openQueue } from "../shared/redis/queues.js";
 
 export function statusCommand(env: NodeJS.ProcessEnv): Command {
   return new Command("status")

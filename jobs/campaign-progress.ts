@@ -1,6 +1,6 @@
-import type { CampaignRecord, CampaignStore } from "../shared/redis/campaign-store.js";
 import type { RateWindow } from "../shared/config/durations.js";
 import { sleep } from "../shared/core/sleep.js";
+import type { CampaignRecord, CampaignStore } from "../shared/redis/campaign-store.js";
 
 /**
  * Jobs per millisecond a campaign can sustain under the budget: every job spends one GET and at

@@ -1,14 +1,14 @@
 import { randomBytes } from "node:crypto";
 import type { Queue } from "bullmq";
-import type { CampaignStore } from "../shared/redis/campaign-store.js";
 import { isTerminal, type MachineAction } from "../shared/contract/cancel-job.js";
-import type { DefenderClient } from "../shared/defender/defender-client.js";
-import { BudgetWaitError, ThrottledError, UsageError } from "../shared/core/errors.js";
 import { isGuid } from "../shared/contract/guid.js";
+import { BudgetWaitError, ThrottledError, UsageError } from "../shared/core/errors.js";
+import { sleep } from "../shared/core/sleep.js";
+import type { DefenderClient } from "../shared/defender/defender-client.js";
+import { ENDPOINTS } from "../shared/defender/endpoints.js";
+import type { CampaignStore } from "../shared/redis/campaign-store.js";
 import { CANCEL_JOB_NAME, deduplicationId, newJobId, retentionOptions } from "../shared/redis/queues.js";
 import type { RateLimiter } from "../shared/redis/rate-limiter.js";
-import { sleep } from "../shared/core/sleep.js";
-import { ENDPOINTS } from "../shared/defender/endpoints.js";
 import { MAX_PRIORITY, validPriority } from "./enqueue.js";
 
 /** Campaign jobs wait behind every job without a priority (a playbook's urgent cancel). */

@@ -1,5 +1,5 @@
 /** The library other services import: enqueue cancels, run campaigns, read and subscribe to results. */
-export { type CampaignRecord, CampaignStore } from "../shared/redis/campaign-store.js";
+
 export { type Config, parseConfig, readEnvironment } from "../shared/config/config.js";
 export {
   type CancelJob,
@@ -10,8 +10,9 @@ export {
   type Outcome,
   parseCancelJob,
 } from "../shared/contract/cancel-job.js";
-export { keyPrefix, openQueue } from "../shared/redis/queues.js";
+export { type CampaignRecord, CampaignStore } from "../shared/redis/campaign-store.js";
 export { connectRedis } from "../shared/redis/connection.js";
+export { keyPrefix, openQueue } from "../shared/redis/queues.js";
 export { type CampaignRequest, type CampaignStart, startCampaign } from "./campaign.js";
 export { waitForCampaign } from "./campaign-progress.js";
 export { type Enqueued, type EnqueueOptions, enqueueCancels } from "./enqueue.js";

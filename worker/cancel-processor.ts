@@ -1,4 +1,3 @@
-import type { CancelClaims } from "../shared/redis/cancel-claims.js";
 import {
   type CancelJob,
   type CancelResult,
@@ -6,7 +5,7 @@ import {
   type MachineAction,
   parseCancelJob,
 } from "../shared/contract/cancel-job.js";
-import type { CallOptions } from "../shared/defender/defender-client.js";
+import { failedResult, finishedResult } from "../shared/contract/cancel-result.js";
 import {
   BadRequestError,
   BudgetWaitError,
@@ -17,8 +16,9 @@ import {
   UnauthorizedError,
   UpstreamError,
 } from "../shared/core/errors.js";
-import { failedResult, finishedResult } from "../shared/contract/cancel-result.js";
+import type { CallOptions } from "../shared/defender/defender-client.js";
 import { backoffMs, notFoundRecheckMs } from "../shared/defender/retry-policy.js";
+import type { CancelClaims } from "../shared/redis/cancel-claims.js";
 import type { JobState } from "./job-state.js";
 
 /** The Defender calls the rule needs. */

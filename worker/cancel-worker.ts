@@ -1,11 +1,11 @@
 import { DelayedError, type Job, Worker } from "bullmq";
-import { CancelClaims } from "../shared/redis/cancel-claims.js";
 import type { Config } from "../shared/config/config.js";
 import type { CancelResult } from "../shared/contract/cancel-job.js";
-import type { Logger } from "../shared/core/logger.js";
-import { keyPrefix } from "../shared/redis/queues.js";
-import type { RedisConnection } from "../shared/redis/connection.js";
 import { failedResult } from "../shared/contract/cancel-result.js";
+import type { Logger } from "../shared/core/logger.js";
+import { CancelClaims } from "../shared/redis/cancel-claims.js";
+import type { RedisConnection } from "../shared/redis/connection.js";
+import { keyPrefix } from "../shared/redis/queues.js";
 import { type ActionsApi, type Decision, processCancel } from "./cancel-processor.js";
 import { readState } from "./job-state.js";
 import type { ResultPublisher } from "./result-publisher.js";

@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from "prom-client";
-import type { RateLimiterStatus } from "../shared/redis/rate-limiter.js";
 import { ENDPOINTS, type Endpoint } from "../shared/defender/endpoints.js";
+import type { RateLimiterStatus } from "../shared/redis/rate-limiter.js";
 import type { MetricsSources } from "./metrics.js";
 
 /** A Redis that stopped answering must not make the scrape time out: its series go missing instead. */

@@ -1,7 +1,7 @@
 import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
 import { type CancelResult, OUTCOMES } from "../shared/contract/cancel-job.js";
-import type { RateLimiterStatus } from "../shared/redis/rate-limiter.js";
 import { ENDPOINTS, type Endpoint } from "../shared/defender/endpoints.js";
+import type { RateLimiterStatus } from "../shared/redis/rate-limiter.js";
 import type { Decision } from "./cancel-processor.js";
 import { registerLiveMetrics } from "./metrics-live.js";
 

@@ -1,9 +1,9 @@
 import type { Queue } from "bullmq";
 import type { Config } from "../shared/config/config.js";
-import { createLimiter } from "../shared/defender/defender-session.js";
 import type { Logger } from "../shared/core/logger.js";
-import { openQueue } from "../shared/redis/queues.js";
+import { createLimiter } from "../shared/defender/defender-session.js";
 import { connectRedis, type RedisConnection } from "../shared/redis/connection.js";
+import { openQueue } from "../shared/redis/queues.js";
 import { startDashboard } from "./dashboard.js";
 import type { DashboardSettings } from "./dashboard-auth.js";
 import { type ListeningServer, type Readiness, startOpsServer } from "./http-server.js";

@@ -1,9 +1,15 @@
 import type { Queue } from "bullmq";
-import { CampaignStore } from "../shared/redis/campaign-store.js";
 import type { Config } from "../shared/config/config.js";
 import type { CancelResult } from "../shared/contract/cancel-job.js";
-import { keyPrefix, openQueue, RESULT_JOB_NAME, resultJobId, retentionOptions } from "../shared/redis/queues.js";
+import { CampaignStore } from "../shared/redis/campaign-store.js";
 import type { RedisConnection } from "../shared/redis/connection.js";
+import {
+  keyPrefix,
+  openQueue,
+  RESULT_JOB_NAME,
+  resultJobId,
+  retentionOptions,
+} from "../shared/redis/queues.js";
 
 /**
  * Publishes each result everywhere it is read from: a `result` job on every RESULTS_QUEUE, and the

@@ -1,10 +1,10 @@
 import type { Worker } from "bullmq";
 import type { Config, WorkerCredentials } from "../shared/config/config.js";
-import { createDefenderSession } from "../shared/defender/defender-session.js";
 import type { Logger } from "../shared/core/logger.js";
-import type { RateLimiter } from "../shared/redis/rate-limiter.js";
-import { connectRedis, evictionPolicy } from "../shared/redis/connection.js";
+import { createDefenderSession } from "../shared/defender/defender-session.js";
 import type { TokenProvider } from "../shared/defender/token-provider.js";
+import { connectRedis, evictionPolicy } from "../shared/redis/connection.js";
+import type { RateLimiter } from "../shared/redis/rate-limiter.js";
 import { createCancelWorker } from "./cancel-worker.js";
 import { dashboardSettings } from "./dashboard-auth.js";
 import { startOperations } from "./operations.js";

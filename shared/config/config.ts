@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parseEnv } from "node:util";
 import { z } from "zod";
-import { parseDuration, parseRateLimits, type RateWindow } from "./durations.js";
-import { UsageError } from "../core/errors.js";
 import { GUID_PATTERN } from "../contract/guid.js";
+import { UsageError } from "../core/errors.js";
+import { parseDuration, parseRateLimits, type RateWindow } from "./durations.js";
 
 /**
  * Every setting of the contract, with its default. This is the only module that reads the

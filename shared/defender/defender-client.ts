@@ -2,6 +2,7 @@ import https from "node:https";
 import axios, { type AxiosInstance, type AxiosResponse, isAxiosError } from "axios";
 import pRetry, { AbortError } from "p-retry";
 import type { MachineAction } from "../contract/cancel-job.js";
+import { isGuid } from "../contract/guid.js";
 import {
   BadRequestError,
   BudgetWaitError,
@@ -13,10 +14,9 @@ import {
   type UpstreamDetail,
   type UpstreamError,
 } from "../core/errors.js";
-import { isGuid } from "../contract/guid.js";
 import type { Logger } from "../core/logger.js";
-import { throttleWaitMs } from "./retry-policy.js";
 import type { Endpoint } from "./endpoints.js";
+import { throttleWaitMs } from "./retry-policy.js";
 
 /** What the client needs from the token provider and the limiter; both are injected. */
 export interface Tokens {

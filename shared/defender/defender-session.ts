@@ -1,9 +1,9 @@
 import type { Config, WorkerCredentials } from "../config/config.js";
-import { DefenderClient, type DefenderClientOptions } from "./defender-client.js";
 import type { Logger } from "../core/logger.js";
+import type { RedisConnection } from "../redis/connection.js";
 import { keyPrefix } from "../redis/queues.js";
 import { RateLimiter } from "../redis/rate-limiter.js";
-import type { RedisConnection } from "../redis/connection.js";
+import { DefenderClient, type DefenderClientOptions } from "./defender-client.js";
 import { TokenProvider } from "./token-provider.js";
 
 export interface DefenderSession {

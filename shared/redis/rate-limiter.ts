@@ -17,9 +17,9 @@
 
 import type { RateWindow } from "../config/durations.js";
 import { UsageError } from "../core/errors.js";
-import { PAUSE_SCRIPT, STATUS_SCRIPT, TAKE_SCRIPT } from "./rate-limiter-script.js";
-import type { RedisConnection } from "./connection.js";
 import type { Endpoint } from "../defender/endpoints.js";
+import type { RedisConnection } from "./connection.js";
+import { PAUSE_SCRIPT, STATUS_SCRIPT, TAKE_SCRIPT } from "./rate-limiter-script.js";
 
 export type TakeResult = { ok: true } | { ok: false; waitMs: number; reason: "budget" | "paused" };
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { freePort } from "../../cli/free-port.js";
 import { parseConfig } from "../../shared/config/config.js";
 import { UsageError } from "../../shared/core/errors.js";
-import { freePort } from "../../cli/free-port.js";
 import { checkBasicAuth, dashboardSettings, isLoopback } from "../../worker/dashboard-auth.js";
 import { runCli } from "../support/cli.js";
 import { CLIENT, type Harness, SECRET, startHarness, TENANT } from "../support/harness.js";

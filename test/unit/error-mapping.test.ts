@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { responseError } from "../../shared/defender/defender-client.js";
 import {
   BadRequestError,
   ForbiddenError,
@@ -8,6 +7,7 @@ import {
   TransientError,
   UnauthorizedError,
 } from "../../shared/core/errors.js";
+import { responseError } from "../../shared/defender/defender-client.js";
 
 const NOW = Date.parse("2026-11-29T12:00:00Z");
 const body = (code: string) => ({
