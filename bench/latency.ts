@@ -5,7 +5,7 @@
  */
 import { startCampaign } from "../jobs/campaign.js";
 import { enqueueCancels } from "../jobs/enqueue.js";
-import type { CancelResult } from "../shared/contract/cancel-job.js";
+import type { CancelResult } from "../shared/contract/cancel-result.js";
 import { CampaignStore } from "../shared/redis/campaign-store.js";
 import { keyPrefix } from "../shared/redis/queues.js";
 import { BUDGET_LIMITS, BUDGET_WINDOWS } from "./budget.js";

@@ -5,7 +5,7 @@
  */
 import { Worker } from "bullmq";
 import { parseConfig } from "../shared/config/config.js";
-import type { CancelResult } from "../shared/contract/cancel-job.js";
+import type { CancelResult } from "../shared/contract/cancel-result.js";
 import { connectRedis } from "../shared/redis/connection.js";
 import { ResultPublisher } from "../worker/result-publisher.js";
 

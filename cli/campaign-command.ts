@@ -5,6 +5,7 @@ import {
   type CampaignRequest,
   cancellable,
   clearStaleTickets,
+  DEFAULT_CAMPAIGN_PRIORITY,
   DRY_RUN_LOOKUP,
   lookupActions,
   resolveFilter,
@@ -18,7 +19,8 @@ import {
   readEnvironment,
   requireWorkerCredentials,
 } from "../shared/config/config.js";
-import type { MachineAction } from "../shared/contract/cancel-job.js";
+import type { MachineAction } from "../shared/contract/cancel-result.js";
+import { MAX_COMMENT_CHARS, MAX_PRIORITY } from "../shared/contract/limits.js";
 import { UsageError } from "../shared/core/errors.js";
 import { createLogger } from "../shared/core/logger.js";
 import { createDefenderSession, createLimiter } from "../shared/defender/defender-session.js";
@@ -47,7 +49,10 @@ export function campaignCommand(env: NodeJS.ProcessEnv): Command {
     .description(
       "Cancel many actions: from an ids file, an OData filter, or the failures of a past campaign.",
     )
-    .requiredOption("--comment <text>", "cancellation comment sent to Defender (1..1000 characters)")
+    .requiredOption(
+      "--comment <text>",
+      `cancellation comment sent to Defender (1..${MAX_COMMENT_CHARS} characters)`,
+    )
     .option("--ids-file <path>", "one id per line, or CSV with a machineActionId or id column; - reads stdin")
     .option(
       "--filter <odata>",
@@ -60,7 +65,10 @@ export function campaignCommand(env: NodeJS.ProcessEnv): Command {
       "enqueue again the actions of that campaign whose outcome was failed",
     )
     .option("--name <s>", "campaign id (default: generated)")
-    .option("--priority <n>", "BullMQ priority 1..2097151 (default 1000: behind every urgent cancel)")
+    .option(
+      "--priority <n>",
+      `BullMQ priority 1..${MAX_PRIORITY} (default ${DEFAULT_CAMPAIGN_PRIORITY}: behind every urgent cancel)`,
+    )
     .option("--dry-run", "resolve and report what would be enqueued; enqueue nothing")
     .option("--wait", "show progress until every action has its outcome; exit 1 if any failed")
     .option("--json", "print JSON instead of text")
@@ -73,7 +81,7 @@ async function runCampaign(config: Config, opts: CampaignOptions): Promise<void>
     throw new UsageError("Give exactly one of --ids-file, --filter or --retry-failed.");
   const max = integerOption("--max", opts.max, 1);
   const priority =
-    opts.priority === undefined ? undefined : integerOption("--priority", opts.priority, 1, 2_097_151);
+    opts.priority === undefined ? undefined : integerOption("--priority", opts.priority, 1, MAX_PRIORITY);
   if (!config.tenantId)
     throw new UsageError("A campaign needs AZURE_TENANT_ID, the tenant its actions belong to.");
   const tenantId = config.tenantId;

@@ -2,8 +2,8 @@ import cliProgress from "cli-progress";
 import { summarize } from "../jobs/campaign.js";
 import type { ProgressSample } from "../jobs/campaign-progress.js";
 import { formatDuration } from "../shared/config/durations.js";
-import type { MachineAction } from "../shared/contract/cancel-job.js";
-import { OUTCOMES } from "../shared/contract/cancel-job.js";
+import type { MachineAction } from "../shared/contract/cancel-result.js";
+import { OUTCOMES } from "../shared/contract/cancel-result.js";
 import type { CampaignRecord } from "../shared/redis/campaign-store.js";
 
 const PLAIN_EVERY_MS = 5_000;

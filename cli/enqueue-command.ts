@@ -1,7 +1,8 @@
 import { Command } from "commander";
-import { enqueueCancels, validPriority } from "../jobs/enqueue.js";
+import { enqueueCancels } from "../jobs/enqueue.js";
 import { parseConfig, readEnvironment } from "../shared/config/config.js";
 import { isGuid } from "../shared/contract/guid.js";
+import { commentProblem, MAX_COMMENT_CHARS, MAX_PRIORITY, validPriority } from "../shared/contract/limits.js";
 import { UsageError } from "../shared/core/errors.js";
 import { connectRedis } from "../shared/redis/connection.js";
 import { openQueue } from "../shared/redis/queues.js";
@@ -10,24 +11,27 @@ export function enqueueCommand(env: NodeJS.ProcessEnv): Command {
   return new Command("enqueue")
     .description("Enqueue one cancel job per machine action id (all or nothing).")
     .argument("<machineActionId...>", "machine action ids (GUIDs)")
-    .requiredOption("--comment <text>", "cancellation comment sent to Defender (1..1000 characters)")
+    .requiredOption(
+      "--comment <text>",
+      `cancellation comment sent to Defender (1..${MAX_COMMENT_CHARS} characters)`,
+    )
     .option("--tenant <id>", "tenant GUID (default: AZURE_TENANT_ID)")
     .option("--correlation-id <s>", "correlation id carried to the result")
     .option("--requested-by <s>", "who asked, carried to the result")
-    .option("--priority <n>", "BullMQ priority 1..2097151 (default: none, taken first)")
+    .option("--priority <n>", `BullMQ priority 1..${MAX_PRIORITY} (default: none, taken first)`)
     .option("--json", "print one JSON object per action")
     .action(async (ids: string[], opts: Record<string, string | boolean | undefined>) => {
       const config = parseConfig(readEnvironment(env, process.cwd()));
       const priority = opts.priority === undefined ? undefined : Number(opts.priority);
       if (priority !== undefined && !(/^\d+$/.test(String(opts.priority)) && validPriority(priority)))
         throw new UsageError(
-          `--priority ${JSON.stringify(opts.priority)} must be a whole number from 1 to 2097151.`,
+          `--priority ${JSON.stringify(opts.priority)} must be a whole number from 1 to ${MAX_PRIORITY}.`,
         );
       if (opts.tenant !== undefined && !isGuid(String(opts.tenant)))
         throw new UsageError(`--tenant ${JSON.stringify(opts.tenant)} must be a tenant GUID.`);
       const comment = String(opts.comment);
-      if (comment.trim() === "" || comment.length > 1000)
-        throw new UsageError("--comment must hold 1 to 1000 characters.");
+      const problem = commentProblem(comment);
+      if (problem) throw new UsageError(`--comment ${problem}.`);
       const requests = ids.map((machineActionId) => ({
         machineActionId,
         comment,

@@ -1,7 +1,7 @@
 import { Command } from "commander";
 import { followResults, readResults } from "../jobs/results-reader.js";
 import { parseConfig, readEnvironment } from "../shared/config/config.js";
-import type { CancelResult } from "../shared/contract/cancel-job.js";
+import type { CancelResult } from "../shared/contract/cancel-result.js";
 import { connectRedis } from "../shared/redis/connection.js";
 import { openQueue } from "../shared/redis/queues.js";
 

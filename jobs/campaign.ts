@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import type { Queue } from "bullmq";
-import { isTerminal, type MachineAction } from "../shared/contract/cancel-job.js";
+import { isTerminal, type MachineAction } from "../shared/contract/cancel-result.js";
 import { isGuid } from "../shared/contract/guid.js";
+import { commentProblem, MAX_PRIORITY, validPriority } from "../shared/contract/limits.js";
 import { BudgetWaitError, ThrottledError, UsageError } from "../shared/core/errors.js";
 import { sleep } from "../shared/core/sleep.js";
 import type { DefenderClient } from "../shared/defender/defender-client.js";
@@ -9,7 +10,6 @@ import { ENDPOINTS } from "../shared/defender/endpoints.js";
 import type { CampaignStore } from "../shared/redis/campaign-store.js";
 import { CANCEL_JOB_NAME, deduplicationId, newJobId, retentionOptions } from "../shared/redis/queues.js";
 import type { RateLimiter } from "../shared/redis/rate-limiter.js";
-import { MAX_PRIORITY, validPriority } from "./enqueue.js";
 
 /** Campaign jobs wait behind every job without a priority (a playbook's urgent cancel). */
 export const DEFAULT_CAMPAIGN_PRIORITY = 1000;
@@ -58,8 +58,8 @@ export async function startCampaign(
   const priority = req.priority ?? DEFAULT_CAMPAIGN_PRIORITY;
   if (!validPriority(priority))
     throw new UsageError(`--priority must be a whole number from 1 to ${MAX_PRIORITY}.`);
-  if (req.comment.trim() === "" || req.comment.length > 1000)
-    throw new UsageError("--comment must hold 1 to 1000 characters.");
+  const problem = commentProblem(req.comment);
+  if (problem) throw new UsageError(`--comment ${problem}.`);
   const bad = req.ids.filter((id) => !isGuid(id));
   if (bad.length > 0) throw new UsageError(`Nothing was enqueued: ${bad.slice(0, 5).join(", ")} not GUIDs.`);
   const campaignId = validateCampaignId(req.campaignId ?? newCampaignId());

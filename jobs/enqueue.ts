@@ -1,12 +1,13 @@
 import type { Queue } from "bullmq";
 import { type CancelJob, type CancelRequest, cancelJobSchema } from "../shared/contract/cancel-job.js";
+import { MAX_PRIORITY, validPriority } from "../shared/contract/limits.js";
 import { UsageError } from "../shared/core/errors.js";
 import { CANCEL_JOB_NAME, deduplicationId, newJobId, retentionOptions } from "../shared/redis/queues.js";
 
 export interface EnqueueOptions {
   /** The tenant of requests that name none (AZURE_TENANT_ID). */
   defaultTenantId?: string;
-  /** BullMQ priority, 1 (highest of the prioritized) .. 2097151; none = taken before any prioritized job. */
+  /** BullMQ priority, 1 (highest of the prioritized) .. MAX_PRIORITY; none = taken before any prioritized job. */
   priority?: number;
   resultRetentionMs: number;
 }
@@ -18,8 +19,6 @@ export interface Enqueued {
   /** false: a job for this action was already waiting, delayed or active; that job is reported. */
   added: boolean;
 }
-
-export const MAX_PRIORITY = 2_097_151;
 
 /**
  * Validates every request first (all or nothing: one bad request enqueues none), then adds one
@@ -51,10 +50,6 @@ export async function enqueueCancels(
     });
   }
   return results;
-}
-
-export function validPriority(n: number): boolean {
-  return Number.isInteger(n) && n >= 1 && n <= MAX_PRIORITY;
 }
 
 /** Every request checked against the contract; the error names each bad one by its position. */

@@ -1,15 +1,13 @@
 /** The library other services import: enqueue cancels, run campaigns, read and subscribe to results. */
 
 export { type Config, parseConfig, readEnvironment } from "../shared/config/config.js";
+export { type CancelJob, type CancelRequest, parseCancelJob } from "../shared/contract/cancel-job.js";
 export {
-  type CancelJob,
-  type CancelRequest,
   type CancelResult,
   type ErrorCode,
   OUTCOMES,
   type Outcome,
-  parseCancelJob,
-} from "../shared/contract/cancel-job.js";
+} from "../shared/contract/cancel-result.js";
 export { type CampaignRecord, CampaignStore } from "../shared/redis/campaign-store.js";
 export { connectRedis } from "../shared/redis/connection.js";
 export { keyPrefix, openQueue } from "../shared/redis/queues.js";

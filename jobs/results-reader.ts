@@ -1,5 +1,5 @@
 import type { Job, Queue } from "bullmq";
-import type { CancelResult } from "../shared/contract/cancel-job.js";
+import type { CancelResult } from "../shared/contract/cancel-result.js";
 import { failedResult } from "../shared/contract/cancel-result.js";
 import { sleep } from "../shared/core/sleep.js";
 

@@ -1,6 +1,6 @@
 import { Worker } from "bullmq";
 import type { Config } from "../shared/config/config.js";
-import type { CancelResult } from "../shared/contract/cancel-job.js";
+import type { CancelResult } from "../shared/contract/cancel-result.js";
 import type { RedisConnection } from "../shared/redis/connection.js";
 
 export interface SubscribeOptions {

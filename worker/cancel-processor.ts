@@ -1,11 +1,11 @@
+import { type CancelJob, parseCancelJob } from "../shared/contract/cancel-job.js";
 import {
-  type CancelJob,
   type CancelResult,
+  failedResult,
+  finishedResult,
   isTerminal,
   type MachineAction,
-  parseCancelJob,
-} from "../shared/contract/cancel-job.js";
-import { failedResult, finishedResult } from "../shared/contract/cancel-result.js";
+} from "../shared/contract/cancel-result.js";
 import {
   BadRequestError,
   BudgetWaitError,

@@ -1,6 +1,6 @@
 import { DelayedError, type Job, Worker } from "bullmq";
 import type { Config } from "../shared/config/config.js";
-import type { CancelResult } from "../shared/contract/cancel-job.js";
+import type { CancelResult } from "../shared/contract/cancel-result.js";
 import { failedResult } from "../shared/contract/cancel-result.js";
 import type { Logger } from "../shared/core/logger.js";
 import { CancelClaims } from "../shared/redis/cancel-claims.js";

@@ -1,4 +1,4 @@
-import type { CancelResult } from "../shared/contract/cancel-job.js";
+import type { CancelResult } from "../shared/contract/cancel-result.js";
 
 /**
  * What the worker remembers about a job between its runs, kept on the job itself (BullMQ's

@@ -1,5 +1,5 @@
 import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
-import { type CancelResult, OUTCOMES } from "../shared/contract/cancel-job.js";
+import { type CancelResult, OUTCOMES } from "../shared/contract/cancel-result.js";
 import { ENDPOINTS, type Endpoint } from "../shared/defender/endpoints.js";
 import type { RateLimiterStatus } from "../shared/redis/rate-limiter.js";
 import type { Decision } from "./cancel-processor.js";

@@ -1,6 +1,6 @@
 import type { Queue } from "bullmq";
 import type { Config } from "../shared/config/config.js";
-import type { CancelResult } from "../shared/contract/cancel-job.js";
+import type { CancelResult } from "../shared/contract/cancel-result.js";
 import { CampaignStore } from "../shared/redis/campaign-store.js";
 import type { RedisConnection } from "../shared/redis/connection.js";
 import {

@@ -1,12 +1,54 @@
-import {
-  type CancelJob,
-  type CancelResult,
-  type MachineAction,
-  type Outcome,
-  parseCancelJob,
-  type ResultError,
-} from "./cancel-job.js";
+import { type CancelJob, parseCancelJob } from "./cancel-job.js";
 import { isGuid } from "./guid.js";
+
+/** The result the contract promises, one per cancel job, and the only ways to build one. */
+
+export const TERMINAL_STATUSES = ["Succeeded", "Failed", "Cancelled", "TimeOut"] as const;
+
+export function isTerminal(status: string | null | undefined): boolean {
+  return (TERMINAL_STATUSES as readonly (string | null | undefined)[]).includes(status);
+}
+
+export const OUTCOMES = ["cancelled", "already_terminal", "not_found", "failed"] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+export const ERROR_CODES = [
+  "invalid_job",
+  "unauthorized",
+  "forbidden",
+  "throttled",
+  "upstream",
+  "bad_request",
+  "unknown_tenant",
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface ResultError {
+  code: ErrorCode;
+  message: string;
+  httpStatus?: number;
+  target?: string;
+}
+
+/** The MachineAction entity as Defender returns it; kept whole for subscribers. */
+export type MachineAction = { id: string; status: string; type?: string } & Record<string, unknown>;
+
+export interface CancelResult {
+  jobId: string;
+  machineActionId: string | null;
+  tenantId: string | null;
+  outcome: Outcome;
+  status: string | null;
+  action: MachineAction | null;
+  error: ResultError | null;
+  attempts: number;
+  comment: string | null;
+  correlationId: string | null;
+  campaignId: string | null;
+  requestedBy: string | null;
+  enqueuedAt: string;
+  finishedAt: string;
+}
 
 interface JobRef {
   jobId: string;

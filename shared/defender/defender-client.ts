@@ -1,7 +1,7 @@
 import https from "node:https";
 import axios, { type AxiosInstance, type AxiosResponse, isAxiosError } from "axios";
 import pRetry, { AbortError } from "p-retry";
-import type { MachineAction } from "../contract/cancel-job.js";
+import type { MachineAction } from "../contract/cancel-result.js";
 import { isGuid } from "../contract/guid.js";
 import {
   BadRequestError,

@@ -1,5 +1,5 @@
-import type { CancelResult, Outcome } from "../contract/cancel-job.js";
-import { OUTCOMES } from "../contract/cancel-job.js";
+import type { CancelResult, Outcome } from "../contract/cancel-result.js";
+import { OUTCOMES } from "../contract/cancel-result.js";
 import type { RedisConnection } from "./connection.js";
 
 /** A campaign as `--wait`, `results --campaign`, `status` and replays see it, from any machine. */

@@ -1,7 +1,7 @@
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { subscribeResults } from "../../jobs/subscriber.js";
-import type { CancelResult } from "../../shared/contract/cancel-job.js";
+import type { CancelResult } from "../../shared/contract/cancel-result.js";
 import { runScript } from "../support/cli.js";
 import { type Harness, startHarness } from "../support/harness.js";
 import { REDIS_URL } from "../support/redis.js";

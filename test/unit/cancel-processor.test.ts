@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { MachineAction } from "../../shared/contract/cancel-job.js";
+import type { MachineAction } from "../../shared/contract/cancel-result.js";
 import {
   BadRequestError,
   BudgetWaitError,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { isTerminal, parseCancelJob } from "../../shared/contract/cancel-job.js";
+import { parseCancelJob } from "../../shared/contract/cancel-job.js";
+import { isTerminal } from "../../shared/contract/cancel-result.js";
 
 const ID = "5382F7EA-7557-4AB7-9782-D50480024A4E";
 

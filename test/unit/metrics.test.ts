@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { CancelResult } from "../../shared/contract/cancel-job.js";
+import type { CancelResult } from "../../shared/contract/cancel-result.js";
 import type { RateLimiterStatus } from "../../shared/redis/rate-limiter.js";
 import { type MetricsSources, WorkerMetrics } from "../../worker/metrics.js";
 import { windowLabel } from "../../worker/metrics-live.js";

@@ -2,7 +2,7 @@ import { appendFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Job, Queue } from "bullmq";
 import { expect } from "vitest";
-import type { CancelResult } from "../../../shared/contract/cancel-job.js";
+import type { CancelResult } from "../../../shared/contract/cancel-result.js";
 import type { Simulator } from "../../../sim/server.js";
 import { SECRET } from "../../support/harness.js";
 
