@@ -13,10 +13,10 @@ import { ensureServerCert } from "../sim/certs.js";
 import { type Simulator, startSimulator } from "../sim/server.js";
 import { ProgressView, printSummary } from "./campaign-view.js";
 import { freePort } from "./free-port.js";
+import { SIMULATOR_DEFAULTS } from "./simulator-options.js";
 
-const TENANT = "11111111-2222-3333-4444-555555555555";
-const CLIENT = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
-const SECRET = "demo-secret";
+/** The simulator's own fake app registration: not a real credential. */
+const { tenant: TENANT, clientId: CLIENT, clientSecret: SECRET } = SIMULATOR_DEFAULTS;
 /** Faster than Microsoft's 100/min, so the demo shows budgeting, throttling and retries in seconds. */
 const DEMO_LIMITS = "150/5s";
 

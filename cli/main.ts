@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
-import { OperationalError, UsageError } from "../shared/core/errors.js";
+import { errorMessage, OperationalError, UsageError } from "../shared/core/errors.js";
 import { campaignCommand } from "./campaign-command.js";
 import { demoCommand } from "./demo-command.js";
 import { enqueueCommand } from "./enqueue-command.js";
@@ -42,7 +42,7 @@ function exitCodeFor(err: unknown): number {
     return err.exitCode === 0 ? 0 : 2;
   }
   const debug = (env.LOG_LEVEL ?? "").toLowerCase() === "debug";
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   if (err instanceof UsageError || err instanceof OperationalError) {
     process.stderr.write(`mde-cancel: ${message}\n`);
     if (debug && err.stack) process.stderr.write(`${err.stack}\n`);

@@ -1,7 +1,7 @@
 import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
-import { OperationalError, UsageError } from "../shared/core/errors.js";
+import { errorMessage, OperationalError, UsageError } from "../shared/core/errors.js";
 import type { ActionStore } from "../sim/action-store.js";
 import { ensureServerCert } from "../sim/certs.js";
 import { ACTION_STATUSES, ACTION_TYPES } from "../sim/machine-action.js";
@@ -89,7 +89,7 @@ function certificate(parsed: ParsedSimulatorOptions): string {
   try {
     return ensureServerCert(parsed.certDir, hosts).certPath;
   } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
+    const why = errorMessage(err);
     throw new OperationalError(
       `Could not create the simulator's certificate in ${parsed.certDir} (${why}); it needs the openssl command and a writable directory (--cert-dir).`,
     );
@@ -123,7 +123,7 @@ function clientCert(path: string): Buffer {
     void new X509Certificate(pem).fingerprint256;
     return pem;
   } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
+    const why = errorMessage(err);
     throw new UsageError(
       `--client-cert ${JSON.stringify(path)} must be a readable PEM certificate (${why}).`,
     );

@@ -1,15 +1,15 @@
 import type { RateWindow } from "../shared/config/durations.js";
+import { OperationalError } from "../shared/core/errors.js";
 import { sleep } from "../shared/core/sleep.js";
 import type { CampaignRecord, CampaignStore } from "../shared/redis/campaign-store.js";
+import { campaignCap } from "../shared/redis/rate-limiter.js";
 
 /**
  * Jobs per millisecond a campaign can sustain under the budget: every job spends one GET and at
  * most one cancel, each endpoint with its own budget, so the tightest campaign window sets the pace.
  */
 export function budgetJobsPerMs(windows: readonly RateWindow[], campaignShare: number): number {
-  return Math.min(
-    ...windows.map((w) => Math.max(1, Math.floor(w.limit * campaignShare + 1e-9)) / w.windowMs),
-  );
+  return Math.min(...windows.map((w) => campaignCap(w.limit, campaignShare) / w.windowMs));
 }
 
 /**
@@ -48,7 +48,8 @@ export async function waitForCampaign(
   const baseline = first?.done ?? 0;
   for (;;) {
     const record = await store.get(campaignId);
-    if (!record) throw new Error(`campaign ${campaignId} has no record (expired, or never created)`);
+    if (!record)
+      throw new OperationalError(`campaign ${campaignId} has no record (expired, or never created)`);
     const elapsedMs = Date.now() - started;
     const observedPerMs = elapsedMs > 0 ? (record.done - baseline) / elapsedMs : 0;
     options.onSample?.({

@@ -3,9 +3,9 @@ import type { Queue } from "bullmq";
 import { isTerminal, type MachineAction } from "../shared/contract/cancel-result.js";
 import { isGuid } from "../shared/contract/guid.js";
 import { commentProblem, MAX_PRIORITY, validPriority } from "../shared/contract/limits.js";
-import { BudgetWaitError, ThrottledError, UsageError } from "../shared/core/errors.js";
+import { isWaitError, UsageError } from "../shared/core/errors.js";
 import { sleep } from "../shared/core/sleep.js";
-import type { DefenderClient } from "../shared/defender/defender-client.js";
+import type { ActionPage, DefenderClient } from "../shared/defender/defender-client.js";
 import { ENDPOINTS } from "../shared/defender/endpoints.js";
 import type { CampaignStore } from "../shared/redis/campaign-store.js";
 import { CANCEL_JOB_NAME, deduplicationId, newJobId, retentionOptions } from "../shared/redis/queues.js";
@@ -128,7 +128,7 @@ export async function resolveFilter(
   const actions: MachineAction[] = [];
   let nextLink: string | undefined;
   do {
-    let page: Awaited<ReturnType<typeof client.listActions>>;
+    let page: ActionPage;
     try {
       page = await client.listActions(
         tenantId,
@@ -136,7 +136,7 @@ export async function resolveFilter(
         { campaign: true },
       );
     } catch (err) {
-      if (!(err instanceof BudgetWaitError || err instanceof ThrottledError)) throw err;
+      if (!isWaitError(err)) throw err;
       options.onWait?.(err.waitMs);
       await sleep(err.waitMs);
       continue;

@@ -1,6 +1,6 @@
 import type { Job, Queue } from "bullmq";
 import type { CancelResult } from "../shared/contract/cancel-result.js";
-import { failedResult } from "../shared/contract/cancel-result.js";
+import { gaveUpResult } from "../shared/contract/cancel-result.js";
 import { sleep } from "../shared/core/sleep.js";
 
 /**
@@ -12,17 +12,8 @@ export function resultOf(job: Job): CancelResult | undefined {
   if (job.returnvalue && typeof job.returnvalue === "object") return job.returnvalue as CancelResult;
   if (!job.finishedOn || !job.failedReason) return undefined;
   const published = (job.progress as { result?: CancelResult } | undefined)?.result;
-  return (
-    published ??
-    failedResult(
-      { jobId: String(job.id), data: job.data, enqueuedAt: job.timestamp },
-      job.attemptsMade || 1,
-      {
-        code: "upstream",
-        message: `the job could not be processed: ${job.failedReason}`,
-      },
-    )
-  );
+  const ref = { jobId: String(job.id), data: job.data, enqueuedAt: job.timestamp };
+  return gaveUpResult(ref, job.attemptsMade || 1, job.failedReason, published);
 }
 
 export interface ReadOptions {

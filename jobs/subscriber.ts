@@ -1,7 +1,9 @@
 import { Worker } from "bullmq";
 import type { Config } from "../shared/config/config.js";
 import type { CancelResult } from "../shared/contract/cancel-result.js";
+import { UsageError } from "../shared/core/errors.js";
 import type { RedisConnection } from "../shared/redis/connection.js";
+import { retentionOptions } from "../shared/redis/queues.js";
 
 export interface SubscribeOptions {
   connection: RedisConnection;
@@ -28,7 +30,8 @@ export async function subscribeResults(
 ): Promise<Subscription> {
   const { config, connection } = options;
   const queue = options.queue ?? config.resultsQueues[0];
-  if (!queue) throw new Error("RESULTS_QUEUE is empty: there is no results queue to subscribe to");
+  if (!queue)
+    throw new UsageError("RESULTS_QUEUE is empty: there is no results queue to subscribe to; set it.");
   const seenKey = (jobId: string) => `${config.queuePrefix}:${queue}:seen:${jobId}`;
   const worker = new Worker<CancelResult>(
     queue,
@@ -42,8 +45,7 @@ export async function subscribeResults(
       connection,
       prefix: config.queuePrefix,
       concurrency: options.concurrency ?? 10,
-      removeOnComplete: { age: Math.ceil(config.resultRetentionMs / 1000) },
-      removeOnFail: { age: Math.ceil(config.resultRetentionMs / 1000) },
+      ...retentionOptions(config),
     },
   );
   await worker.waitUntilReady();

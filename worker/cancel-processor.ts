@@ -1,14 +1,18 @@
 import { type CancelJob, parseCancelJob } from "../shared/contract/cancel-job.js";
 import {
   type CancelResult,
+  type ErrorCode,
+  type FinishedOutcome,
   failedResult,
   finishedResult,
   isTerminal,
   type MachineAction,
+  type ResultError,
 } from "../shared/contract/cancel-result.js";
 import {
   BadRequestError,
   BudgetWaitError,
+  errorMessage,
   ForbiddenError,
   NotFoundError,
   ThrottledError,
@@ -55,14 +59,22 @@ export interface ProcessorDeps {
   signal?: AbortSignal;
 }
 
+/** Why a job goes back to Redis to wait; metrics count each. */
+export const DELAY_REASONS = [
+  "budget",
+  "throttled",
+  "token",
+  "in_flight",
+  "not_found",
+  "transient",
+  "shutdown",
+] as const;
+export type DelayReason = (typeof DELAY_REASONS)[number];
+
 /** Either the job's one result, or "run me again in `ms`" (held in Redis, no worker slot). */
 export type Decision =
   | { kind: "done"; result: CancelResult }
-  | {
-      kind: "delay";
-      ms: number;
-      reason: "budget" | "throttled" | "token" | "in_flight" | "not_found" | "transient" | "shutdown";
-    };
+  | { kind: "delay"; ms: number; reason: DelayReason };
 
 /** Check, skip, cancel: the rule. Publishing the result is the caller's step. */
 export async function processCancel(input: ProcessorInput, deps: ProcessorDeps): Promise<Decision> {
@@ -74,7 +86,7 @@ export async function processCancel(input: ProcessorInput, deps: ProcessorDeps):
   if (!parsed.ok) return done(failedResult(input, attempts, { code: "invalid_job", message: parsed.reason }));
   const job = parsed.job;
   const tenantId = job.tenantId ?? deps.settings.tenantId;
-  const finish = (outcome: Parameters<typeof finishedResult>[3], action: MachineAction | null) =>
+  const finish = (outcome: FinishedOutcome, action: MachineAction | null) =>
     done(finishedResult(input, { ...job, tenantId }, attempts, outcome, action));
   if (tenantId !== deps.settings.tenantId) {
     const message = `tenant ${tenantId} is not this worker's tenant (AZURE_TENANT_ID)`;
@@ -132,8 +144,7 @@ async function decideOnError(
   now: number,
 ): Promise<Decision> {
   const attempts = state.failures + 1;
-  const fail = (code: Parameters<typeof upstream>[1]) =>
-    done(failedResult(input, attempts, upstream(err, code), job));
+  const fail = (code: ErrorCode) => done(failedResult(input, attempts, upstream(err, code), job));
   if (deps.signal?.aborted) return delay(deps, state, 1_000, "shutdown");
   if (err instanceof BudgetWaitError) return delay(deps, state, err.waitMs, "budget");
   if (err instanceof ThrottledError) {
@@ -167,12 +178,7 @@ async function decideOnError(
   return delay(deps, { ...state, failures: attempts }, backoffMs(attempts, deps.random), "transient");
 }
 
-async function delay(
-  deps: ProcessorDeps,
-  state: JobState,
-  ms: number,
-  reason: Extract<Decision, { kind: "delay" }>["reason"],
-) {
+async function delay(deps: ProcessorDeps, state: JobState, ms: number, reason: DelayReason) {
   await deps.saveState(state);
   return { kind: "delay", ms: Math.max(1, Math.round(ms)), reason } as const;
 }
@@ -181,8 +187,8 @@ function done(result: CancelResult): Decision {
   return { kind: "done", result };
 }
 
-function upstream(err: unknown, code: Parameters<typeof failedResult>[2]["code"]) {
-  const message = err instanceof Error ? err.message : String(err);
+function upstream(err: unknown, code: ErrorCode): ResultError {
+  const message = errorMessage(err);
   if (!(err instanceof UpstreamError)) return { code, message };
   return { code, message, httpStatus: err.httpStatus, target: err.target };
 }

@@ -1,12 +1,12 @@
 import { DelayedError, type Job, Worker } from "bullmq";
 import type { Config } from "../shared/config/config.js";
 import type { CancelResult } from "../shared/contract/cancel-result.js";
-import { failedResult } from "../shared/contract/cancel-result.js";
+import { gaveUpResult } from "../shared/contract/cancel-result.js";
 import type { Logger } from "../shared/core/logger.js";
 import { CancelClaims } from "../shared/redis/cancel-claims.js";
 import type { RedisConnection } from "../shared/redis/connection.js";
-import { keyPrefix } from "../shared/redis/queues.js";
-import { type ActionsApi, type Decision, processCancel } from "./cancel-processor.js";
+import { keyPrefix, retentionOptions } from "../shared/redis/queues.js";
+import { type ActionsApi, type DelayReason, processCancel } from "./cancel-processor.js";
 import { readState } from "./job-state.js";
 import type { ResultPublisher } from "./result-publisher.js";
 
@@ -20,7 +20,7 @@ export interface CancelWorkerDeps {
   logger: Logger;
   onOutcome?: (result: CancelResult, durationMs: number) => void;
   /** Called each time a job goes back to Redis to wait, for metrics. */
-  onDelay?: (reason: Extract<Decision, { kind: "delay" }>["reason"], ms: number) => void;
+  onDelay?: (reason: DelayReason, ms: number) => void;
 }
 
 /** Wires the rule into a BullMQ worker: delays go back to Redis, results are published once. */
@@ -90,8 +90,7 @@ export function createCancelWorker(deps: CancelWorkerDeps): Worker {
       lockDuration: config.workerLockMs,
       stalledInterval: config.workerLockMs,
       maxStalledCount: 1,
-      removeOnComplete: { age: Math.ceil(config.resultRetentionMs / 1000) },
-      removeOnFail: { age: Math.ceil(config.resultRetentionMs / 1000) },
+      ...retentionOptions(config),
     },
   );
 
@@ -101,12 +100,8 @@ export function createCancelWorker(deps: CancelWorkerDeps): Worker {
     const final = err.name === "UnrecoverableError" || job.attemptsMade >= (job.opts.attempts ?? 1);
     if (!final) return;
     const state = readState(job.progress);
-    const result =
-      state.result ??
-      failedResult({ jobId: String(job.id), data: job.data, enqueuedAt: job.timestamp }, state.failures + 1, {
-        code: "upstream",
-        message: `the job could not be processed: ${err.message}`,
-      });
+    const ref = { jobId: String(job.id), data: job.data, enqueuedAt: job.timestamp };
+    const result = gaveUpResult(ref, state.failures + 1, err.message, state.result);
     finish(job, result, job.processedOn ?? Date.now()).catch((publishErr) =>
       logger.error(
         { jobId: job.id, err: publishErr.message },

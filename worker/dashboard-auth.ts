@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Config } from "../shared/config/config.js";
 import { UsageError } from "../shared/core/errors.js";
+import { isLoopbackHost } from "../shared/core/loopback.js";
 
 export interface DashboardSettings {
   host: string;
@@ -22,18 +23,13 @@ export function dashboardSettings(config: Config): DashboardSettings | undefined
       "Set both DASHBOARD_USER and DASHBOARD_PASSWORD for the dashboard's basic auth, or neither.",
     );
   if (!user || !password) {
-    if (!isLoopback(host))
+    if (!isLoopbackHost(host))
       throw new UsageError(
         `DASHBOARD_HOST=${host} exposes the queue dashboard beyond this host: set DASHBOARD_USER and DASHBOARD_PASSWORD, or bind DASHBOARD_HOST to 127.0.0.1.`,
       );
     return { host, port: config.dashboardPort };
   }
   return { host, port: config.dashboardPort, credentials: { user, password } };
-}
-
-export function isLoopback(host: string): boolean {
-  const bare = host.replace(/^\[|\]$/g, "").toLowerCase();
-  return bare === "localhost" || bare === "::1" || /^127\.\d+\.\d+\.\d+$/.test(bare);
 }
 
 /** Whether an Authorization header carries exactly these credentials; compared in constant time. */

@@ -1,4 +1,6 @@
 import { Counter, Gauge, type Registry } from "prom-client";
+import { OperationalError } from "../shared/core/errors.js";
+import { withTimeout } from "../shared/core/with-timeout.js";
 import { ENDPOINTS, type Endpoint } from "../shared/defender/endpoints.js";
 import type { RateLimiterStatus } from "../shared/redis/rate-limiter.js";
 import type { MetricsSources } from "./metrics.js";
@@ -90,15 +92,9 @@ export function registerLiveMetrics(registers: Registry[], sources: MetricsSourc
 
 /** The value, or undefined when the source failed or did not answer in time. */
 async function settle<T>(promise: Promise<T>): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(resolve, SCRAPE_TIMEOUT_MS, undefined);
-  });
-  try {
-    return await Promise.race([promise.catch(() => undefined), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return withTimeout(promise, SCRAPE_TIMEOUT_MS, () => new OperationalError("scrape source timed out")).catch(
+    () => undefined,
+  );
 }
 
 /** `60000` → `1m`, as MDE_RATE_LIMITS writes windows. */

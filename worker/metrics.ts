@@ -2,10 +2,8 @@ import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client
 import { type CancelResult, OUTCOMES } from "../shared/contract/cancel-result.js";
 import { ENDPOINTS, type Endpoint } from "../shared/defender/endpoints.js";
 import type { RateLimiterStatus } from "../shared/redis/rate-limiter.js";
-import type { Decision } from "./cancel-processor.js";
+import { DELAY_REASONS, type DelayReason } from "./cancel-processor.js";
 import { registerLiveMetrics } from "./metrics-live.js";
-
-type DelayReason = Extract<Decision, { kind: "delay" }>["reason"];
 
 /** What a scrape reads live; each source is asked on scrape, never polled in between. */
 export interface MetricsSources {
@@ -19,16 +17,6 @@ export interface MetricsSources {
   limiter: { status(tenantId: string, endpoint: Endpoint): Promise<RateLimiterStatus> };
   ping(): Promise<unknown>;
 }
-
-const DELAY_REASONS: readonly DelayReason[] = [
-  "budget",
-  "throttled",
-  "token",
-  "in_flight",
-  "not_found",
-  "transient",
-  "shutdown",
-];
 
 /**
  * The worker's Prometheus metrics, in a registry of its own so several workers can live in one

@@ -1,6 +1,8 @@
 import type { Queue } from "bullmq";
 import type { Config } from "../shared/config/config.js";
+import { errorMessage, OperationalError } from "../shared/core/errors.js";
 import type { Logger } from "../shared/core/logger.js";
+import { withTimeout } from "../shared/core/with-timeout.js";
 import { createLimiter } from "../shared/defender/defender-session.js";
 import { connectRedis, type RedisConnection } from "../shared/redis/connection.js";
 import { openQueue } from "../shared/redis/queues.js";
@@ -104,22 +106,15 @@ export async function startOperations(options: OperationsOptions): Promise<Opera
 
 /** Ready when Redis answers PING in time; the reason says what an on-call engineer should check. */
 async function pingRedis(redis: RedisConnection): Promise<Readiness> {
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
+    await withTimeout(
       redis.ping(),
-      new Promise((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`no answer within ${READY_TIMEOUT_MS} ms`)),
-          READY_TIMEOUT_MS,
-        );
-      }),
-    ]);
+      READY_TIMEOUT_MS,
+      () => new OperationalError(`no answer within ${READY_TIMEOUT_MS} ms`),
+    );
     return { ok: true };
   } catch (err) {
     // ioredis messages name the state ("Connection is closed."), never the URL or its password.
-    return { ok: false, reason: `Redis did not answer PING: ${(err as Error).message}` };
-  } finally {
-    clearTimeout(timer);
+    return { ok: false, reason: `Redis did not answer PING: ${errorMessage(err)}` };
   }
 }

@@ -1,7 +1,7 @@
 import type { Worker } from "bullmq";
 import type { Config, WorkerCredentials } from "../shared/config/config.js";
 import type { Logger } from "../shared/core/logger.js";
-import { createDefenderSession } from "../shared/defender/defender-session.js";
+import { createDefenderSession, type DefenderHooks } from "../shared/defender/defender-session.js";
 import type { TokenProvider } from "../shared/defender/token-provider.js";
 import { connectRedis, evictionPolicy } from "../shared/redis/connection.js";
 import type { RateLimiter } from "../shared/redis/rate-limiter.js";
@@ -42,7 +42,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     );
   }
   // Metrics are wired into the client by late binding: the operations server needs the token provider first.
-  const hooks: Parameters<typeof createDefenderSession>[4] = {};
+  const hooks: DefenderHooks = {};
   const {
     tokens,
     limiter,

@@ -3,6 +3,7 @@ import { parseEnv } from "node:util";
 import { z } from "zod";
 import { GUID_PATTERN } from "../contract/guid.js";
 import { UsageError } from "../core/errors.js";
+import { isLoopbackHost } from "../core/loopback.js";
 import { parseDuration, parseRateLimits, type RateWindow } from "./durations.js";
 
 /**
@@ -47,8 +48,6 @@ export const DEFAULTS = {
 /** Values never echoed in error messages: they may hold credentials. */
 const SECRET_KEYS = new Set(["AZURE_CLIENT_SECRET", "REDIS_URL", "DASHBOARD_PASSWORD"]);
 
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
-
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z
     .string()
@@ -65,7 +64,7 @@ const httpsUrl = (allowLoopbackHttp: boolean) =>
       ctx.addIssue({ code: "custom", message: "must be an absolute URL" });
       return z.NEVER;
     }
-    const loopbackHttp = allowLoopbackHttp && url.protocol === "http:" && LOOPBACK.has(url.hostname);
+    const loopbackHttp = allowLoopbackHttp && url.protocol === "http:" && isLoopbackHost(url.hostname);
     if (url.protocol !== "https:" && !loopbackHttp) {
       ctx.addIssue({
         code: "custom",

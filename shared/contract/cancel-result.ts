@@ -11,6 +11,8 @@ export function isTerminal(status: string | null | undefined): boolean {
 
 export const OUTCOMES = ["cancelled", "already_terminal", "not_found", "failed"] as const;
 export type Outcome = (typeof OUTCOMES)[number];
+/** An outcome the rule reached by itself; `failed` always carries an error. */
+export type FinishedOutcome = Exclude<Outcome, "failed">;
 
 export const ERROR_CODES = [
   "invalid_job",
@@ -50,7 +52,7 @@ export interface CancelResult {
   finishedAt: string;
 }
 
-interface JobRef {
+export interface JobRef {
   jobId: string;
   data: unknown;
   enqueuedAt: number;
@@ -61,7 +63,7 @@ export function finishedResult(
   ref: JobRef,
   job: CancelJob & { tenantId: string },
   attempts: number,
-  outcome: Exclude<Outcome, "failed">,
+  outcome: FinishedOutcome,
   action: MachineAction | null,
 ): CancelResult {
   return build(ref, job, attempts, outcome, action, null);
@@ -79,6 +81,22 @@ export function failedResult(
   action: MachineAction | null = null,
 ): CancelResult {
   return build(ref, job ?? salvage(ref.data), attempts, "failed", action, error);
+}
+
+/**
+ * The result of a job BullMQ itself gave up on (stalled too often, Redis broke mid-job): the
+ * result the worker had decided when there is one, else `failed/upstream` with BullMQ's reason.
+ */
+export function gaveUpResult(
+  ref: JobRef,
+  attempts: number,
+  reason: string,
+  decided?: CancelResult,
+): CancelResult {
+  return (
+    decided ??
+    failedResult(ref, attempts, { code: "upstream", message: `the job could not be processed: ${reason}` })
+  );
 }
 
 function build(

@@ -10,7 +10,20 @@
  *   BudgetWaitError       → delay until our own limiter has budget, no attempt spent
  *   TransientError        → exponential backoff, one attempt spent
  *   TokenUnavailableError → Entra ID down: back off without spending attempts, until THROTTLE_GIVE_UP_MS
+ * Every one extends MdeCancelError; `isWaitError` tells the two that mean "come back in waitMs".
  */
+
+/** The base of every error the product throws, so a caller can tell ours from a library's. */
+export abstract class MdeCancelError extends Error {}
+
+export function isMdeCancelError(err: unknown): err is MdeCancelError {
+  return err instanceof MdeCancelError;
+}
+
+/** The message of anything thrown, for logs and one-line errors. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
 
 /** Details Defender (or Entra ID) gave about a refusal; never carries secrets. */
 export interface UpstreamDetail {
@@ -21,17 +34,17 @@ export interface UpstreamDetail {
   target?: string;
 }
 
-export class UsageError extends Error {
+export class UsageError extends MdeCancelError {
   override name = "UsageError";
   readonly exitCode = 2;
 }
 
-export class OperationalError extends Error {
+export class OperationalError extends MdeCancelError {
   override name = "OperationalError";
   readonly exitCode = 1;
 }
 
-export abstract class UpstreamError extends Error {
+export abstract class UpstreamError extends MdeCancelError {
   readonly httpStatus?: number;
   readonly upstreamCode?: string;
   readonly target?: string;
@@ -83,12 +96,18 @@ export class ThrottledError extends UpstreamError {
   }
 }
 
-export class BudgetWaitError extends Error {
+/** Our own limiter has no budget for this call yet; same argument order as ThrottledError. */
+export class BudgetWaitError extends MdeCancelError {
   override name = "BudgetWaitError";
   constructor(
+    message: string,
     readonly waitMs: number,
-    readonly endpoint: string,
   ) {
-    super(`rate-limit budget of ${endpoint} exhausted for ${waitMs} ms`);
+    super(message);
   }
+}
+
+/** A 429 pause or our own budget: nothing is wrong, the call may go again after `waitMs`. */
+export function isWaitError(err: unknown): err is ThrottledError | BudgetWaitError {
+  return err instanceof ThrottledError || err instanceof BudgetWaitError;
 }

@@ -161,7 +161,13 @@ export class DefenderClient {
     return pRetry(
       async () => {
         const admitted = await this.options.budget.take(tenantId, endpoint, { campaign: options.campaign });
-        if (!admitted.ok) throw new AbortError(new BudgetWaitError(admitted.waitMs, endpoint));
+        if (!admitted.ok)
+          throw new AbortError(
+            new BudgetWaitError(
+              `rate-limit budget of ${endpoint} spent for ${admitted.waitMs} ms`,
+              admitted.waitMs,
+            ),
+          );
         const started = Date.now();
         try {
           const response = await this.http.request({

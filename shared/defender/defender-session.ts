@@ -6,6 +6,9 @@ import { RateLimiter } from "../redis/rate-limiter.js";
 import { DefenderClient, type DefenderClientOptions } from "./defender-client.js";
 import { TokenProvider } from "./token-provider.js";
 
+/** Metrics hooks the client calls on each answer. */
+export type DefenderHooks = Pick<DefenderClientOptions, "onResponse" | "onThrottled">;
+
 export interface DefenderSession {
   tokens: TokenProvider;
   limiter: RateLimiter;
@@ -27,7 +30,7 @@ export function createDefenderSession(
   credentials: WorkerCredentials,
   redis: RedisConnection,
   logger: Logger,
-  hooks: Pick<DefenderClientOptions, "onResponse" | "onThrottled"> = {},
+  hooks: DefenderHooks = {},
 ): DefenderSession {
   const tokens = new TokenProvider({
     credentials,

@@ -3,7 +3,8 @@ import { readFileSync } from "node:fs";
 import { AuthError, ConfidentialClientApplication, type Configuration, ServerError } from "@azure/msal-node";
 import pRetry, { AbortError } from "p-retry";
 import type { WorkerCredentials } from "../config/config.js";
-import { TokenUnavailableError, UnauthorizedError, UsageError } from "../core/errors.js";
+import { errorMessage, TokenUnavailableError, UnauthorizedError, UsageError } from "../core/errors.js";
+import { withTimeout } from "../core/with-timeout.js";
 
 /** Well-known Entra hosts msal can discover; any other https host is trusted through knownAuthorities. */
 const KNOWN_CLOUD_HOSTS = new Set([
@@ -70,6 +71,7 @@ export class TokenProvider {
           return await withTimeout(
             app.acquireTokenByClientCredential({ scopes: [this.options.scope], skipCache }),
             this.options.timeoutMs,
+            () => new TokenUnavailableError(`Entra ID did not answer within ${this.options.timeoutMs} ms`),
           );
         } catch (err) {
           const mapped = classifyAuthError(err);
@@ -156,23 +158,10 @@ export function classifyAuthError(err: unknown): UnauthorizedError | TokenUnavai
   }
   if (err instanceof AuthError)
     return new TokenUnavailableError(`Entra ID could not be reached (${err.errorCode})`);
-  return new TokenUnavailableError(
-    `token request failed: ${err instanceof Error ? err.message : String(err)}`,
-  );
+  return new TokenUnavailableError(`token request failed: ${errorMessage(err)}`);
 }
 
 function aadstsCode(err: ServerError): string {
   const code = /AADSTS\d+/.exec(err.message)?.[0];
   return [err.errorCode, code].filter(Boolean).join(" ") || "refused";
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new TokenUnavailableError(`Entra ID did not answer within ${ms} ms`)),
-      ms,
-    );
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,6 +1,7 @@
 import type { CancelResult, Outcome } from "../contract/cancel-result.js";
 import { OUTCOMES } from "../contract/cancel-result.js";
 import type { RedisConnection } from "./connection.js";
+import { defineScript, type LuaScript } from "./lua-script.js";
 
 /** A campaign as `--wait`, `results --campaign`, `status` and replays see it, from any machine. */
 export interface CampaignRecord {
@@ -71,14 +72,18 @@ return removed
 `;
 
 export class CampaignStore {
+  private readonly recordScript: LuaScript<number>;
+  private readonly addScript: LuaScript<number>;
+  private readonly removeScript: LuaScript<number>;
+
   constructor(
     private readonly redis: RedisConnection,
     private readonly prefix: string,
     private readonly retentionMs: number,
   ) {
-    redis.defineCommand("mdeCampaignRecord", { numberOfKeys: 4, lua: RECORD_SCRIPT });
-    redis.defineCommand("mdeCampaignAdd", { numberOfKeys: 4, lua: ADD_SCRIPT });
-    redis.defineCommand("mdeCampaignRemove", { numberOfKeys: 2, lua: REMOVE_SCRIPT });
+    this.recordScript = defineScript(redis, "mdeCampaignRecord", 4, RECORD_SCRIPT);
+    this.addScript = defineScript(redis, "mdeCampaignAdd", 4, ADD_SCRIPT);
+    this.removeScript = defineScript(redis, "mdeCampaignRemove", 2, REMOVE_SCRIPT);
   }
 
   /** Creates the record; false when a campaign of that id already exists. */
@@ -108,11 +113,7 @@ export class CampaignStore {
     let added = 0;
     // In slices: one script call must not hold Redis for long, whatever the campaign's size.
     for (let i = 0; i < actionIds.length; i += 1000) {
-      added += await this.script("mdeCampaignAdd")(
-        ...this.keys(id),
-        this.retentionMs,
-        ...actionIds.slice(i, i + 1000),
-      );
+      added += await this.addScript(...this.keys(id), this.retentionMs, ...actionIds.slice(i, i + 1000));
     }
     return added;
   }
@@ -120,13 +121,13 @@ export class CampaignStore {
   async removeActions(id: string, actionIds: string[]): Promise<void> {
     const [record, outcomes] = this.keys(id);
     for (let i = 0; i < actionIds.length; i += 1000)
-      await this.script("mdeCampaignRemove")(record, outcomes, ...actionIds.slice(i, i + 1000));
+      await this.removeScript(record, outcomes, ...actionIds.slice(i, i + 1000));
   }
 
   /** Records a finished job of the campaign; a second call for the same job changes nothing. */
   async record(result: CancelResult): Promise<void> {
     if (!result.campaignId || !result.machineActionId) return;
-    await this.script("mdeCampaignRecord")(
+    await this.recordScript(
       ...this.keys(result.campaignId),
       result.jobId,
       result.machineActionId,
@@ -163,12 +164,6 @@ export class CampaignStore {
     const ids = await this.redis.zrevrange(this.indexKey(), 0, limit - 1);
     const records = await Promise.all(ids.map((id) => this.get(id)));
     return records.filter((r): r is CampaignRecord => r !== undefined);
-  }
-
-  private script(name: string): (...args: unknown[]) => Promise<number> {
-    const fn = (this.redis as unknown as Record<string, (...args: unknown[]) => Promise<number>>)[name];
-    if (!fn) throw new Error(`Redis script ${name} is not defined`);
-    return fn.bind(this.redis);
   }
 
   private keys(id: string): [string, string, string, string] {

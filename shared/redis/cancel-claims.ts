@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { RedisConnection } from "./connection.js";
+import { defineScript, type LuaScript } from "./lua-script.js";
 
 const RELEASE = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`;
 
@@ -9,10 +10,14 @@ const RELEASE = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call
  * run's POST is still on the wire; the second run must wait for that answer, not cancel again.
  */
 export class CancelClaims {
+  private readonly release: LuaScript<number>;
+
   constructor(
     private readonly redis: RedisConnection,
     private readonly prefix: string,
-  ) {}
+  ) {
+    this.release = defineScript(redis, "mdeCancelClaimRelease", 1, RELEASE);
+  }
 
   /** Claims the action for `ms`; returns a release, or how long the current claim still holds. */
   async claim(
@@ -23,7 +28,7 @@ export class CancelClaims {
     const key = `${this.prefix}:cancel-claim:${tenantId}:${actionId}`;
     const owner = randomUUID();
     if ((await this.redis.set(key, owner, "PX", ms, "NX")) === "OK") {
-      return { release: async () => void (await this.redis.eval(RELEASE, 1, key, owner)) };
+      return { release: async () => void (await this.release(key, owner)) };
     }
     return { heldMs: Math.max(1, await this.redis.pttl(key)) };
   }

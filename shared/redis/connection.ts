@@ -1,5 +1,6 @@
 import { Cluster, Redis } from "ioredis";
-import { OperationalError, UsageError } from "../core/errors.js";
+import { errorMessage, OperationalError, UsageError } from "../core/errors.js";
+import { withTimeout } from "../core/with-timeout.js";
 
 /** A single Redis or a Redis Cluster; every caller types its connection with this. */
 export type RedisConnection = Redis | Cluster;
@@ -42,9 +43,8 @@ export async function connectRedis(
   redis.on("error", () => {
     // Reported through connect() below and through failing commands; ioredis would otherwise print it.
   });
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
+    await withTimeout(
       redis
         .connect()
         .then(() => redis.info("cluster").catch(() => "")) // INFO may be disabled: then not a cluster
@@ -56,18 +56,14 @@ export async function connectRedis(
           await redis.connect();
           return redis.ping();
         }),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
-      }),
-    ]);
+      timeoutMs,
+      () => new OperationalError(`no answer within ${timeoutMs / 1000} s`),
+    );
   } catch (err) {
     redis.disconnect();
-    const reason = err instanceof Error ? err.message : String(err);
     throw new OperationalError(
-      `Redis at ${describeRedisUrl(url)} did not answer (${reason}); start Redis or set REDIS_URL.`,
+      `Redis at ${describeRedisUrl(url)} did not answer (${errorMessage(err)}); start Redis or set REDIS_URL.`,
     );
-  } finally {
-    clearTimeout(timer);
   }
   if (redis instanceof Cluster && options.queuePrefix !== undefined && !hasHashTag(options.queuePrefix)) {
     redis.disconnect();

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { type JobsOptions, Queue } from "bullmq";
+import { type KeepJobs, Queue } from "bullmq";
 import type { Config } from "../config/config.js";
 import type { RedisConnection } from "./connection.js";
 
@@ -29,9 +29,11 @@ export function resultJobId(cancelJobId: string): string {
   return integer || cancelJobId.startsWith("~") ? `~${cancelJobId}` : cancelJobId;
 }
 
-export function retentionOptions(
-  config: Pick<Config, "resultRetentionMs">,
-): Pick<JobsOptions, "removeOnComplete" | "removeOnFail"> {
+/** Finished jobs (and so their results) are kept for RESULT_RETENTION; one rule for jobs and workers alike. */
+export function retentionOptions(config: Pick<Config, "resultRetentionMs">): {
+  removeOnComplete: KeepJobs;
+  removeOnFail: KeepJobs;
+} {
   const age = Math.ceil(config.resultRetentionMs / 1000);
   return { removeOnComplete: { age }, removeOnFail: { age } };
 }

@@ -19,6 +19,7 @@ import type { RateWindow } from "../config/durations.js";
 import { UsageError } from "../core/errors.js";
 import type { Endpoint } from "../defender/endpoints.js";
 import type { RedisConnection } from "./connection.js";
+import { defineScript, type LuaScript } from "./lua-script.js";
 import { PAUSE_SCRIPT, STATUS_SCRIPT, TAKE_SCRIPT } from "./rate-limiter-script.js";
 
 export type TakeResult = { ok: true } | { ok: false; waitMs: number; reason: "budget" | "paused" };
@@ -123,16 +124,10 @@ export function takeArguments(
   return args;
 }
 
-type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
-
-const TAKE = "mdeRateLimiterTake";
-const PAUSE = "mdeRateLimiterPause";
-const STATUS = "mdeRateLimiterStatus";
-
 export class RateLimiter {
-  private readonly take_: ScriptFn;
-  private readonly pause_: ScriptFn;
-  private readonly status_: ScriptFn;
+  private readonly take_: LuaScript<[number, number, number]>;
+  private readonly pause_: LuaScript<number>;
+  private readonly status_: LuaScript<number[]>;
   private readonly urgentArgs: (string | number)[];
   private readonly campaignArgs: (string | number)[];
   private readonly windows: RateWindow[];
@@ -146,14 +141,9 @@ export class RateLimiter {
     this.windows = options.windows.map((w) => ({ limit: w.limit, windowMs: w.windowMs }));
     this.urgentArgs = takeArguments(this.windows, options.campaignShare, false);
     this.campaignArgs = takeArguments(this.windows, options.campaignShare, true);
-    // defineCommand sends EVALSHA and falls back to EVAL when Redis lost the script (restart, failover).
-    redis.defineCommand(TAKE, { numberOfKeys: 5, lua: TAKE_SCRIPT });
-    redis.defineCommand(PAUSE, { numberOfKeys: 1, lua: PAUSE_SCRIPT });
-    redis.defineCommand(STATUS, { numberOfKeys: 2, lua: STATUS_SCRIPT });
-    const commands = redis as unknown as Record<string, ScriptFn>;
-    this.take_ = (commands[TAKE] as ScriptFn).bind(redis);
-    this.pause_ = (commands[PAUSE] as ScriptFn).bind(redis);
-    this.status_ = (commands[STATUS] as ScriptFn).bind(redis);
+    this.take_ = defineScript(redis, "mdeRateLimiterTake", 5, TAKE_SCRIPT);
+    this.pause_ = defineScript(redis, "mdeRateLimiterPause", 1, PAUSE_SCRIPT);
+    this.status_ = defineScript(redis, "mdeRateLimiterStatus", 2, STATUS_SCRIPT);
   }
 
   /** Takes budget for one call that is about to leave, or says how long to wait before asking again. */
@@ -164,14 +154,14 @@ export class RateLimiter {
   ): Promise<TakeResult> {
     const base = this.base(tenantId, endpoint);
     const campaign = options.campaign === true;
-    const reply = (await this.take_(
+    const reply = await this.take_(
       `${base}:log`,
       `${base}:log:campaign`,
       `${base}:seq`,
       `${base}:pause`,
       `${base}:ticket:${campaign ? "campaign" : "urgent"}`,
       ...(campaign ? this.campaignArgs : this.urgentArgs),
-    )) as [number, number, number];
+    );
     if (reply[0] === 1) return { ok: true };
     return { ok: false, waitMs: reply[1], reason: reply[2] === 1 ? "paused" : "budget" };
   }
@@ -186,12 +176,12 @@ export class RateLimiter {
   /** Calls counted in each window right now (all classes) and the remaining pause. */
   async status(tenantId: string, endpoint: Endpoint): Promise<RateLimiterStatus> {
     const base = this.base(tenantId, endpoint);
-    const reply = (await this.status_(
+    const reply = await this.status_(
       `${base}:log`,
       `${base}:pause`,
       this.windows.length,
       ...this.windows.map((w) => paddedWindowMs(w.windowMs)),
-    )) as number[];
+    );
     return {
       pausedForMs: reply[0] ?? 0,
       windows: this.windows.map((w, i) => {

@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { freePort } from "../../cli/free-port.js";
 import { parseConfig } from "../../shared/config/config.js";
 import { UsageError } from "../../shared/core/errors.js";
-import { checkBasicAuth, dashboardSettings, isLoopback } from "../../worker/dashboard-auth.js";
+import { isLoopbackHost } from "../../shared/core/loopback.js";
+import { checkBasicAuth, dashboardSettings } from "../../worker/dashboard-auth.js";
 import { runCli } from "../support/cli.js";
 import { CLIENT, type Harness, SECRET, startHarness, TENANT } from "../support/harness.js";
 
@@ -47,9 +48,9 @@ describe("dashboard settings", () => {
 
   it("tells loopback hosts apart", () => {
     for (const host of ["127.0.0.1", "127.1.2.3", "localhost", "::1", "[::1]"])
-      expect(isLoopback(host)).toBe(true);
+      expect(isLoopbackHost(host)).toBe(true);
     for (const host of ["0.0.0.0", "10.0.0.1", "::", "dashboard.internal"])
-      expect(isLoopback(host)).toBe(false);
+      expect(isLoopbackHost(host)).toBe(false);
   });
 
   it("checks basic credentials exactly", () => {

@@ -202,7 +202,7 @@ describe("processCancel", () => {
     const throttled = await run(scripted([new ThrottledError("429", 5_000)]).api);
     expect(throttled.decision).toEqual({ kind: "delay", ms: 5_000, reason: "throttled" });
     expect(throttled.saved.at(-1)?.failures).toBe(0);
-    const budget = await run(scripted([new BudgetWaitError(700, "get")]).api);
+    const budget = await run(scripted([new BudgetWaitError("budget of get spent", 700)]).api);
     expect(budget.decision).toEqual({ kind: "delay", ms: 700, reason: "budget" });
     expect(budget.saved.at(-1)?.failures).toBe(0);
   });
