@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseConfig, requireWorkerCredentials } from "../../shared/config/config.js";
+import { parseConfig } from "../../shared/config/config.js";
+import { requireWorkerCredentials } from "../../shared/config/credentials.js";
 import { UsageError } from "../../shared/core/errors.js";
 
 const TENANT = "11111111-2222-3333-4444-555555555555";
