@@ -13,12 +13,8 @@ import {
 } from "../jobs/campaign.js";
 import { budgetJobsPerMs, waitForCampaign } from "../jobs/campaign-progress.js";
 import { describeProblems, parseIds } from "../jobs/ids-file.js";
-import {
-  type Config,
-  parseConfig,
-  readEnvironment,
-  requireWorkerCredentials,
-} from "../shared/config/config.js";
+import { type Config, parseConfig, readEnvironment } from "../shared/config/config.js";
+import { requireWorkerCredentials } from "../shared/config/credentials.js";
 import type { MachineAction } from "../shared/contract/cancel-result.js";
 import { MAX_COMMENT_CHARS, MAX_PRIORITY } from "../shared/contract/limits.js";
 import { UsageError } from "../shared/core/errors.js";

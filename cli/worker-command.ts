@@ -1,5 +1,6 @@
 import { Command } from "commander";
-import { parseConfig, readEnvironment, requireWorkerCredentials } from "../shared/config/config.js";
+import { parseConfig, readEnvironment } from "../shared/config/config.js";
+import { requireWorkerCredentials } from "../shared/config/credentials.js";
 import { createLogger } from "../shared/core/logger.js";
 import { startWorker } from "../worker/run-worker.js";
 

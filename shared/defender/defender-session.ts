@@ -1,4 +1,5 @@
-import type { Config, WorkerCredentials } from "../config/config.js";
+import type { Config } from "../config/config.js";
+import type { WorkerCredentials } from "../config/credentials.js";
 import type { Logger } from "../core/logger.js";
 import type { RedisConnection } from "../redis/connection.js";
 import { keyPrefix } from "../redis/queues.js";

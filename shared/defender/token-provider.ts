@@ -2,7 +2,7 @@ import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { AuthError, ConfidentialClientApplication, type Configuration, ServerError } from "@azure/msal-node";
 import pRetry, { AbortError } from "p-retry";
-import type { WorkerCredentials } from "../config/config.js";
+import type { WorkerCredentials } from "../config/credentials.js";
 import { errorMessage, TokenUnavailableError, UnauthorizedError, UsageError } from "../core/errors.js";
 import { withTimeout } from "../core/with-timeout.js";
 
