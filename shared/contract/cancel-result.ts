@@ -1,7 +1,7 @@
+/** The result the contract promises, one per cancel job, and the only ways to build one. */
+
 import { type CancelJob, parseCancelJob } from "./cancel-job.js";
 import { isGuid } from "./guid.js";
-
-/** The result the contract promises, one per cancel job, and the only ways to build one. */
 
 export const TERMINAL_STATUSES = ["Succeeded", "Failed", "Cancelled", "TimeOut"] as const;
 

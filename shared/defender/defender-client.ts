@@ -1,3 +1,8 @@
+/**
+ * The Defender room's HTTP client: the only code that builds Defender URLs and sends requests
+ * (GET, list, cancel), and that turns every status into data or one typed error.
+ */
+
 import https from "node:https";
 import axios, { type AxiosInstance, type AxiosResponse, isAxiosError } from "axios";
 import pRetry, { AbortError } from "p-retry";

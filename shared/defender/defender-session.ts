@@ -1,3 +1,5 @@
+/** A Defender client wired from a `Config`: its token provider and the Redis limiter every process shares. */
+
 import type { Config } from "../config/config.js";
 import type { WorkerCredentials } from "../config/credentials.js";
 import type { Logger } from "../core/logger.js";

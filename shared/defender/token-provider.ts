@@ -1,3 +1,5 @@
+/** Entra ID access tokens for the Defender API; the only user of msal-node in the product. */
+
 import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { AuthError, ConfidentialClientApplication, type Configuration, ServerError } from "@azure/msal-node";

@@ -1,3 +1,5 @@
+/** Claims in Redis that keep one cancel per action on the wire, whichever worker runs its job. */
+
 import { randomUUID } from "node:crypto";
 import type { RedisConnection } from "./connection.js";
 import { defineScript, type LuaScript } from "./lua-script.js";
