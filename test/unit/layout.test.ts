@@ -53,6 +53,31 @@ describe("Lua lives in shared/redis/ only", () => {
   });
 });
 
+/** The folders the README's Layout table lists, as `shared/redis/` or `jobs/`. */
+function layoutTableFolders(readme: string): string[] {
+  const section = readme.slice(readme.indexOf("## Layout"));
+  return [...section.matchAll(/^\| `([^`]+\/)` /gm)].map((m) => m[1] as string);
+}
+
+/** The tree's folders: every top-level one, with shared/ as its rooms. */
+function treeFolders(): string[] {
+  const dirs = (path: string) =>
+    readdirSync(join(root, path), { withFileTypes: true })
+      .filter((d) => d.isDirectory() && !d.name.startsWith(".") && !["node_modules", "dist"].includes(d.name))
+      .map((d) => `${path}${d.name}/`);
+  return dirs("").flatMap((dir) => (dir === "shared/" ? dirs(dir) : [dir]));
+}
+
+describe("the README's Layout table", () => {
+  it("lists every folder of the tree and no folder that is gone", () => {
+    const listed = layoutTableFolders(readFileSync(join(root, "README.md"), "utf8"));
+    expect(listed, "README.md, Layout: one row per folder (and per room of shared/)").toEqual(
+      expect.arrayContaining(treeFolders()),
+    );
+    expect(treeFolders()).toEqual(expect.arrayContaining(listed));
+  });
+});
+
 /**
  * One probe file per case, linted in one Biome run. `.js` probes: Biome applies the same rules to
  * them and tsc, which a neighbour may be running, does not read them.
