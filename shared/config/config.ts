@@ -4,6 +4,7 @@
  * an editor shows on hover, its variable, its default and the kind of value it holds. Adding a
  * setting is adding one entry (and its line in README's table and `.env.example`, which a test checks).
  */
+
 import { existsSync, readFileSync } from "node:fs";
 import { parseEnv } from "node:util";
 import type { z } from "zod";
