@@ -6,6 +6,7 @@ import type { ActionStore } from "../sim/action-store.js";
 import { ensureServerCert } from "../sim/certs.js";
 import { ACTION_STATUSES, ACTION_TYPES } from "../sim/machine-action.js";
 import { type Simulator, startSimulator } from "../sim/server.js";
+import { shutdownSignal } from "./shutdown-signal.js";
 import {
   SIMULATOR_DEFAULTS as D,
   type ParsedSimulatorOptions,
@@ -57,22 +58,25 @@ export function simulatorCommand(_env: NodeJS.ProcessEnv): Command {
     .option("--json", "print one JSON line with url, port, certPath and env instead of the text")
     .option("--quiet", "do not log each request on stderr")
     .action(async (raw: RawSimulatorOptions) => {
-      const parsed = parseSimulatorOptions(raw, process.cwd());
-      const certPath = certificate(parsed);
-      const sim = await listen(parsed, certPath, raw.quiet ? undefined : (line) => log(line));
-      if (parsed.sim.actions) addMissingVariety(sim.store);
-      const env = workerEnv(sim, parsed, certPath);
-      process.stdout.write(
-        raw.json
-          ? `${JSON.stringify({ url: sim.url, port: sim.port, certPath, env })}\n`
-          : banner(sim, parsed, certPath, env),
-      );
-      const signal = await new Promise<string>((resolve) => {
-        process.once("SIGINT", resolve);
-        process.once("SIGTERM", resolve);
-      });
-      await sim.close();
-      if (!raw.json) log(`${signal} received, simulator stopped`);
+      // Before the first await: a signal while it starts is kept, and stops it once it listens.
+      const shutdown = shutdownSignal();
+      try {
+        const parsed = parseSimulatorOptions(raw, process.cwd());
+        const certPath = certificate(parsed);
+        const sim = await listen(parsed, certPath, raw.quiet ? undefined : (line) => log(line));
+        if (parsed.sim.actions) addMissingVariety(sim.store);
+        const env = workerEnv(sim, parsed, certPath);
+        process.stdout.write(
+          raw.json
+            ? `${JSON.stringify({ url: sim.url, port: sim.port, certPath, env })}\n`
+            : banner(sim, parsed, certPath, env),
+        );
+        const signal = await shutdown.received;
+        await sim.close();
+        if (!raw.json) log(`${signal} received, simulator stopped`);
+      } finally {
+        shutdown.release();
+      }
       // A client's kept-alive socket must not hold the process open after a clean stop.
       process.exit(0);
     });
