@@ -10,6 +10,8 @@ export interface RedisGate {
   open(): void;
   /** Resets every connection and every new one: Redis gone mid-command, from the client's side. */
   reset(): void;
+  /** New connections reset since `reset()`: each is a client trying again after an error. */
+  refused(): number;
   close(): Promise<void>;
 }
 
@@ -21,6 +23,7 @@ export async function startRedisGate(options: { open?: boolean } = {}): Promise<
   const target = new URL(REDIS_URL);
   let state: "shut" | "open" | "reset" = options.open ? "open" : "shut";
   const held: Socket[] = [];
+  let refused = 0;
   const sockets = new Set<Socket>();
   const track = (socket: Socket) => {
     sockets.add(socket);
@@ -36,8 +39,10 @@ export async function startRedisGate(options: { open?: boolean } = {}): Promise<
   };
   const server = createServer((client) => {
     track(client);
-    if (state === "reset") client.resetAndDestroy();
-    else if (state === "open") pass(client);
+    if (state === "reset") {
+      refused += 1;
+      client.resetAndDestroy();
+    } else if (state === "open") pass(client);
     else held.push(client.pause());
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -53,6 +58,7 @@ export async function startRedisGate(options: { open?: boolean } = {}): Promise<
       state = "reset";
       for (const socket of sockets) socket.resetAndDestroy();
     },
+    refused: () => refused,
     async close() {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
