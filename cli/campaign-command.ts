@@ -64,7 +64,8 @@ async function runCampaign(config: Config, opts: CampaignOptions): Promise<void>
   const print = (text: string) => process.stdout.write(`${text}\n`);
   await withProducer(config, async (producer) => {
     if (opts.dryRun) {
-      printDryRun(process.stdout, { ...(await producer.dryRun(order)), json });
+      const found = await producer.dryRun(order);
+      printDryRun(process.stdout, { ...found, json });
       return;
     }
     const ask = "filter" in order.source && process.stdin.isTTY && !opts.yes;
@@ -94,7 +95,8 @@ function campaignOrder(config: Config, opts: CampaignOptions): CampaignOrder {
   if (opts.filter !== undefined) return { ...base, source: { filter: opts.filter, max } };
   if (opts.retryFailed !== undefined) return { ...base, source: { retryFailed: opts.retryFailed } };
   const path = opts.idsFile as string;
-  const parsed = parseIds(readIdsFile(path));
+  const text = readIdsFile(path);
+  const parsed = parseIds(text);
   if (parsed.problems.length > 0)
     throw new UsageError(
       `${path} has lines that are not machine action GUIDs: ${describeProblems(parsed.problems)}. Nothing was enqueued.`,
