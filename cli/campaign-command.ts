@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline/promises";
 import { Command } from "commander";
-import { DEFAULT_CAMPAIGN_PRIORITY } from "../jobs/campaign.js";
+import { checkCampaign, DEFAULT_CAMPAIGN_PRIORITY } from "../jobs/campaign.js";
 import type { CampaignOrder } from "../jobs/campaign-order.js";
 import { describeProblems, parseIds } from "../jobs/ids-file.js";
 import type { Producer } from "../jobs/producer.js";
@@ -10,7 +10,7 @@ import { type Config, parseConfig, readEnvironment } from "../shared/config/conf
 import { MAX_COMMENT_CHARS, MAX_PRIORITY } from "../shared/contract/limits.js";
 import { UsageError } from "../shared/core/errors.js";
 import { ProgressView, printDryRun, printSummary } from "./campaign-view.js";
-import { integerOption } from "./options.js";
+import { integerOption, problemOf, refuse } from "./options.js";
 import { shutdownSignal, signalExitCode } from "./shutdown-signal.js";
 
 interface CampaignOptions {
@@ -81,17 +81,32 @@ async function runCampaign(config: Config, opts: CampaignOptions): Promise<void>
   });
 }
 
-/** The options as a campaign order: every argument checked (and an ids file read) before Redis is asked. */
+/**
+ * The options as a campaign order: every argument checked, each bad one named at once, and an ids
+ * file read and parsed, before Redis is asked or a filter spends list budget.
+ */
 function campaignOrder(config: Config, opts: CampaignOptions): CampaignOrder {
   const sources = [opts.idsFile, opts.filter, opts.retryFailed].filter((s) => s !== undefined);
-  if (sources.length !== 1)
-    throw new UsageError("Give exactly one of --ids-file, --filter or --retry-failed.");
-  const max = integerOption("--max", opts.max, 1);
-  const priority =
-    opts.priority === undefined ? undefined : integerOption("--priority", opts.priority, 1, MAX_PRIORITY);
-  if (!config.tenantId)
-    throw new UsageError("A campaign needs AZURE_TENANT_ID, the tenant its actions belong to.");
-  const base = { tenantId: config.tenantId, comment: opts.comment, campaignId: opts.name, priority };
+  refuse(
+    [
+      sources.length === 1 ? undefined : "give exactly one of --ids-file, --filter or --retry-failed",
+      problemOf(() => integerOption("--max", opts.max, 1)),
+      problemOf(
+        () => opts.priority === undefined || integerOption("--priority", opts.priority, 1, MAX_PRIORITY),
+      ),
+      problemOf(() => checkCampaign({ comment: opts.comment, campaignId: opts.name })),
+      config.tenantId ? undefined : "a campaign needs AZURE_TENANT_ID, the tenant its actions belong to",
+    ],
+    "Nothing was enqueued: ",
+  );
+  const max = Number(opts.max);
+  const priority = opts.priority === undefined ? undefined : Number(opts.priority);
+  const base = {
+    tenantId: config.tenantId as string,
+    comment: opts.comment,
+    campaignId: opts.name,
+    priority,
+  };
   if (opts.filter !== undefined) return { ...base, source: { filter: opts.filter, max } };
   if (opts.retryFailed !== undefined) return { ...base, source: { retryFailed: opts.retryFailed } };
   const path = opts.idsFile as string;

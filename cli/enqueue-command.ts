@@ -2,8 +2,13 @@ import { Command } from "commander";
 import { withProducer } from "../jobs/with-producer.js";
 import { parseConfig, readEnvironment } from "../shared/config/config.js";
 import { isGuid } from "../shared/contract/guid.js";
-import { commentProblem, MAX_COMMENT_CHARS, MAX_PRIORITY, validPriority } from "../shared/contract/limits.js";
-import { UsageError } from "../shared/core/errors.js";
+import {
+  commentProblem,
+  MAX_COMMENT_CHARS,
+  MAX_PRIORITY,
+  MAX_TEXT_CHARS,
+} from "../shared/contract/limits.js";
+import { integerOption, problemOf, refuse } from "./options.js";
 
 export function enqueueCommand(env: NodeJS.ProcessEnv): Command {
   return new Command("enqueue")
@@ -20,28 +25,40 @@ export function enqueueCommand(env: NodeJS.ProcessEnv): Command {
     .option("--json", "print one JSON object per action")
     .action(async (ids: string[], opts: Record<string, string | boolean | undefined>) => {
       const config = parseConfig(readEnvironment(env, process.cwd()));
-      const priority = opts.priority === undefined ? undefined : Number(opts.priority);
-      if (priority !== undefined && !(/^\d+$/.test(String(opts.priority)) && validPriority(priority)))
-        throw new UsageError(
-          `--priority ${JSON.stringify(opts.priority)} must be a whole number from 1 to ${MAX_PRIORITY}.`,
-        );
-      if (opts.tenant !== undefined && !isGuid(String(opts.tenant)))
-        throw new UsageError(`--tenant ${JSON.stringify(opts.tenant)} must be a tenant GUID.`);
       const comment = String(opts.comment);
-      const problem = commentProblem(comment);
-      if (problem) throw new UsageError(`--comment ${problem}.`);
+      const tenant = opts.tenant === undefined ? undefined : String(opts.tenant);
+      const badIds = ids.filter((id) => !isGuid(id));
+      // Every bad argument named in one sentence, before Redis is asked (the contract: all or nothing).
+      refuse(
+        [
+          badIds.length === 0
+            ? undefined
+            : `${badIds.map((id) => JSON.stringify(id)).join(", ")} ${badIds.length === 1 ? "is not a machine action GUID" : "are not machine action GUIDs"}`,
+          problemOf(
+            () =>
+              opts.priority === undefined ||
+              integerOption("--priority", String(opts.priority), 1, MAX_PRIORITY),
+          ),
+          tenant === undefined || isGuid(tenant)
+            ? undefined
+            : `--tenant ${JSON.stringify(tenant)} must be a tenant GUID`,
+          tenant === undefined && !config.tenantId
+            ? "no tenant: pass --tenant or set AZURE_TENANT_ID"
+            : undefined,
+          commentProblem(comment) && `--comment ${commentProblem(comment)}`,
+          textProblem("--correlation-id", opts.correlationId),
+          textProblem("--requested-by", opts.requestedBy),
+        ],
+        "Nothing was enqueued: ",
+      );
+      const priority = opts.priority === undefined ? undefined : Number(opts.priority);
       const requests = ids.map((machineActionId) => ({
         machineActionId,
         comment,
-        tenantId: opts.tenant as string | undefined,
+        tenantId: tenant,
         correlationId: opts.correlationId as string | undefined,
         requestedBy: opts.requestedBy as string | undefined,
       }));
-      const badIds = ids.filter((id) => !isGuid(id));
-      if (badIds.length > 0)
-        throw new UsageError(
-          `Nothing was enqueued: ${badIds.map((id) => JSON.stringify(id)).join(", ")} ${badIds.length === 1 ? "is not a" : "are not"} machine action GUID${badIds.length === 1 ? "" : "s"}.`,
-        );
       await withProducer(config, async (producer) => {
         for (const e of await producer.enqueue(requests, { priority })) {
           const status = e.added ? "added" : "already_queued";
@@ -53,4 +70,9 @@ export function enqueueCommand(env: NodeJS.ProcessEnv): Command {
         }
       });
     });
+}
+
+function textProblem(name: string, value: unknown): string | undefined {
+  const length = typeof value === "string" ? value.length : 0;
+  return length > MAX_TEXT_CHARS ? `${name} must be at most ${MAX_TEXT_CHARS} characters` : undefined;
 }

@@ -40,10 +40,30 @@ export function newCampaignId(now = new Date()): string {
   return `c-${now.toISOString().slice(0, 10)}-${randomBytes(4).toString("hex")}`;
 }
 
+/** A campaign id (`--name`): it becomes part of Redis keys. */
+const CAMPAIGN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
 export function validateCampaignId(id: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(id))
+  if (!CAMPAIGN_ID.test(id))
     throw new UsageError(`--name ${JSON.stringify(id)} must be 1-100 letters, digits, '.', '_' or '-'.`);
   return id;
+}
+
+/**
+ * Refuses a campaign whose comment, priority or id is invalid, naming each: called before its
+ * source is resolved, so a bad comment spends no list budget and needs no Redis.
+ */
+export function checkCampaign(req: { comment: string; priority?: number; campaignId?: string }): void {
+  const problems = [
+    req.priority === undefined || validPriority(req.priority)
+      ? undefined
+      : `--priority ${req.priority} must be a whole number from 1 to ${MAX_PRIORITY}`,
+    commentProblem(req.comment) && `--comment ${commentProblem(req.comment)}`,
+    req.campaignId === undefined || CAMPAIGN_ID.test(req.campaignId)
+      ? undefined
+      : `--name ${JSON.stringify(req.campaignId)} must be 1-100 letters, digits, '.', '_' or '-'`,
+  ].filter((p) => p !== undefined);
+  if (problems.length > 0) throw new UsageError(`${problems.join("; ")}.`);
 }
 
 /**
@@ -55,11 +75,8 @@ export async function startCampaign(
   store: CampaignStore,
   req: CampaignRequest,
 ): Promise<CampaignStart> {
+  checkCampaign(req);
   const priority = req.priority ?? DEFAULT_CAMPAIGN_PRIORITY;
-  if (!validPriority(priority))
-    throw new UsageError(`--priority must be a whole number from 1 to ${MAX_PRIORITY}.`);
-  const problem = commentProblem(req.comment);
-  if (problem) throw new UsageError(`--comment ${problem}.`);
   const bad = req.ids.filter((id) => !isGuid(id));
   if (bad.length > 0) throw new UsageError(`Nothing was enqueued: ${bad.slice(0, 5).join(", ")} not GUIDs.`);
   const campaignId = validateCampaignId(req.campaignId ?? newCampaignId());

@@ -12,6 +12,7 @@ import { keyPrefix, openQueue } from "../shared/redis/queues.js";
 import type { RateLimiter } from "../shared/redis/rate-limiter.js";
 import {
   type CampaignStart,
+  checkCampaign,
   clearStaleTickets,
   DRY_RUN_LOOKUP,
   lookupActions,
@@ -87,6 +88,7 @@ export class Producer {
     order: CampaignOrder,
     options: { confirm?: ConfirmCampaign } = {},
   ): Promise<CampaignStart | undefined> {
+    checkCampaign(order);
     const { ids, source, replayOf } = await this.resolve(order);
     if (options.confirm && !(await options.confirm(ids.length))) return undefined;
     await clearStaleTickets(this.queue, this.limiter, order.tenantId);

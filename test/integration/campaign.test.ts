@@ -117,6 +117,18 @@ describe("mde-cancel campaign --ids-file", () => {
     expect(missing.stderr).toMatch(/--ids-file \/nonexistent\/ids.txt cannot be read/);
   });
 
+  it("checks every option before Redis: bad input with Redis down exits 2, naming each", async () => {
+    h = await startHarness();
+    const file = idsFile([newActionId()]);
+    const args = ["campaign", "--comment", "", "--ids-file", file, "--name", "no spaces", "--priority", "0"];
+    const run = await cli(args, { REDIS_URL: "redis://127.0.0.1:1" });
+    expect(run.code).toBe(2);
+    const lines = run.stderr.split("\n").filter(Boolean);
+    expect(lines).toHaveLength(1);
+    for (const named of ["--comment must not be empty", '--name "no spaces"', '--priority "0"'])
+      expect(lines[0]).toContain(named);
+  });
+
   it("enqueues 20,000 ids from one file, each once, in the campaign's record", async () => {
     h = await startHarness();
     const ids = Array.from({ length: 20_000 }, () => newActionId());
@@ -209,6 +221,16 @@ describe("mde-cancel campaign --filter", () => {
     const run = await cli(["campaign", "--comment", "x", "--filter", "status eq 'Pending'", "--max", "5"]);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/more than --max 5/);
+    expect(await h.cancelQueue.count()).toBe(0);
+  });
+
+  it("refuses a bad comment before the filter spends any list budget", async () => {
+    h = await startHarness();
+    add(2);
+    const run = await cli(["campaign", "--comment", " ", "--filter", "status eq 'Pending'"]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/--comment must not be empty/);
+    expect(h.sim.requests.filter((r) => r.endpoint === "list")).toHaveLength(0);
     expect(await h.cancelQueue.count()).toBe(0);
   });
 

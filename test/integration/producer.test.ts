@@ -74,6 +74,20 @@ describe("Producer", () => {
     );
   });
 
+  it("refuses a bad comment or name before a filter spends list budget", async () => {
+    const { harness, producer } = await open();
+    harness.sim.store.add();
+    const start = producer.startCampaign({
+      tenantId: TENANT,
+      source: { filter: "status eq 'Pending'", max: 10 },
+      comment: "",
+      campaignId: "not/a/name",
+    });
+    await expect(start).rejects.toThrow(UsageError);
+    await expect(start).rejects.toThrow(/--comment must not be empty; --name "not\/a\/name"/);
+    expect(harness.sim.requests.filter((r) => r.endpoint === "list")).toHaveLength(0);
+  });
+
   it("refuses to replay a campaign it does not keep", async () => {
     const { producer } = await open();
     const replay = producer.startCampaign({
