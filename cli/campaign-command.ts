@@ -7,10 +7,11 @@ import { describeProblems, parseIds } from "../jobs/ids-file.js";
 import type { Producer } from "../jobs/producer.js";
 import { withProducer } from "../jobs/with-producer.js";
 import { type Config, parseConfig, readEnvironment } from "../shared/config/config.js";
+import { formatDuration } from "../shared/config/durations.js";
 import { MAX_COMMENT_CHARS, MAX_PRIORITY } from "../shared/contract/limits.js";
 import { UsageError } from "../shared/core/errors.js";
 import { ProgressView, printDryRun, printSummary } from "./campaign-view.js";
-import { integerOption, problemOf, refuse } from "./options.js";
+import { durationOption, integerOption, problemOf, refuse } from "./options.js";
 import { shutdownSignal, signalExitCode } from "./shutdown-signal.js";
 
 interface CampaignOptions {
@@ -24,6 +25,7 @@ interface CampaignOptions {
   priority?: string;
   dryRun?: boolean;
   wait?: boolean;
+  timeout?: string;
   json?: boolean;
 }
 
@@ -54,12 +56,17 @@ export function campaignCommand(env: NodeJS.ProcessEnv): Command {
     )
     .option("--dry-run", "resolve and report what would be enqueued; enqueue nothing")
     .option("--wait", "show progress until every action has its outcome; exit 1 if any failed")
+    .option(
+      "--timeout <duration>",
+      "with --wait: stop waiting after this long (90s, 30m, 2h...) with exit 1; the campaign goes on",
+    )
     .option("--json", "print JSON instead of text")
     .action((opts: CampaignOptions) => runCampaign(parseConfig(readEnvironment(env, process.cwd())), opts));
 }
 
 async function runCampaign(config: Config, opts: CampaignOptions): Promise<void> {
   const order = campaignOrder(config, opts);
+  const timeoutMs = opts.timeout === undefined ? undefined : durationOption("--timeout", opts.timeout);
   const json = Boolean(opts.json);
   const print = (text: string) => process.stdout.write(`${text}\n`);
   await withProducer(config, async (producer) => {
@@ -71,7 +78,7 @@ async function runCampaign(config: Config, opts: CampaignOptions): Promise<void>
     const ask = "filter" in order.source && process.stdin.isTTY && !opts.yes;
     const started = await producer.startCampaign(order, { confirm: ask ? confirm : undefined });
     if (!started) print("Nothing was enqueued.");
-    else if (opts.wait) await waitAndReport(producer, started.campaignId, json);
+    else if (opts.wait) await waitAndReport(producer, started.campaignId, { json, timeoutMs });
     else if (json) print(JSON.stringify(started));
     else {
       print(`Campaign ${started.campaignId}: ${started.added} job(s) enqueued.`);
@@ -95,6 +102,8 @@ function campaignOrder(config: Config, opts: CampaignOptions): CampaignOrder {
         () => opts.priority === undefined || integerOption("--priority", opts.priority, 1, MAX_PRIORITY),
       ),
       problemOf(() => checkCampaign({ comment: opts.comment, campaignId: opts.name })),
+      problemOf(() => opts.timeout === undefined || durationOption("--timeout", opts.timeout)),
+      opts.timeout === undefined || opts.wait ? undefined : "--timeout needs --wait",
       config.tenantId ? undefined : "a campaign needs AZURE_TENANT_ID, the tenant its actions belong to",
     ],
     "Nothing was enqueued: ",
@@ -119,22 +128,32 @@ function campaignOrder(config: Config, opts: CampaignOptions): CampaignOrder {
   return { ...base, source: { ids: parsed.ids, label: `ids-file ${path === "-" ? "(stdin)" : path}` } };
 }
 
-async function waitAndReport(producer: Producer, campaignId: string, json: boolean): Promise<void> {
-  const view = new ProgressView(process.stderr, Boolean(process.stderr.isTTY) && !json);
+async function waitAndReport(
+  producer: Producer,
+  campaignId: string,
+  options: { json: boolean; timeoutMs?: number },
+): Promise<void> {
+  const view = new ProgressView(process.stderr, Boolean(process.stderr.isTTY) && !options.json);
   const shutdown = shutdownSignal();
+  const timeout = options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs);
   try {
     const record = await producer.waitForCampaign(campaignId, {
-      signal: shutdown.signal,
+      signal: timeout ? AbortSignal.any([shutdown.signal, timeout]) : shutdown.signal,
       onSample: (sample) => view.update(sample),
     });
     view.stop();
     if (!record) {
-      process.stderr.write(`Stopped waiting; campaign ${campaignId} goes on (mde-cancel status shows it).\n`);
-      process.exitCode = signalExitCode(shutdown.signal.reason);
+      const after = shutdown.signal.aborted
+        ? ""
+        : ` after ${formatDuration(options.timeoutMs ?? 0)} (--timeout)`;
+      process.stderr.write(
+        `Stopped waiting${after}; campaign ${campaignId} goes on (mde-cancel status shows it).\n`,
+      );
+      process.exitCode = shutdown.signal.aborted ? signalExitCode(shutdown.signal.reason) : 1;
       return;
     }
     const failedIds = record.counts.failed > 0 ? await producer.failedActions(campaignId) : [];
-    printSummary(process.stdout, record, failedIds, json);
+    printSummary(process.stdout, record, failedIds, options.json);
     process.exitCode = record.counts.failed > 0 ? 1 : 0;
   } finally {
     shutdown.release();

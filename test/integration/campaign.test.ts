@@ -171,6 +171,35 @@ describe("mde-cancel campaign --ids-file", () => {
     expect(await h.cancelQueue.getJobCounts("prioritized")).toEqual({ prioritized: 2 });
   });
 
+  it("stops waiting after --timeout with exit 1, saying the campaign goes on", async () => {
+    h = await startHarness();
+    const file = idsFile(add(2));
+    const run = await cli([
+      "campaign",
+      "--comment",
+      "x",
+      "--ids-file",
+      file,
+      "--name",
+      "t",
+      "--wait",
+      "--timeout",
+      "2s",
+    ]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("Stopped waiting after 2 s (--timeout); campaign t goes on");
+    expect(await h.cancelQueue.getJobCounts("prioritized")).toEqual({ prioritized: 2 });
+    for (const bad of [
+      ["--wait", "--timeout", "soon"],
+      ["--timeout", "2s"],
+    ]) {
+      const refused = await cli(["campaign", "--comment", "x", "--ids-file", file, ...bad]);
+      expect(refused.code, bad.join(" ")).toBe(2);
+      expect(refused.stderr).toMatch(/--timeout/);
+    }
+    expect(await h.cancelQueue.count()).toBe(2);
+  });
+
   it("leaves an action already queued elsewhere to its job, outside the campaign", async () => {
     h = await startHarness();
     const [queued, fresh] = add(2);
