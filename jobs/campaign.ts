@@ -3,13 +3,14 @@ import type { Queue } from "bullmq";
 import { isTerminal, type MachineAction } from "../shared/contract/cancel-result.js";
 import { isGuid } from "../shared/contract/guid.js";
 import { commentProblem, MAX_PRIORITY, validPriority } from "../shared/contract/limits.js";
-import { isWaitError, UsageError } from "../shared/core/errors.js";
+import { errorMessage, isWaitError, OperationalError, UsageError } from "../shared/core/errors.js";
 import { sleep } from "../shared/core/sleep.js";
 import type { ActionPage, DefenderClient } from "../shared/defender/defender-client.js";
 import { ENDPOINTS } from "../shared/defender/endpoints.js";
 import type { CampaignStore } from "../shared/redis/campaign-store.js";
-import { CANCEL_JOB_NAME, deduplicationId, newJobId, retentionOptions } from "../shared/redis/queues.js";
 import type { RateLimiter } from "../shared/redis/rate-limiter.js";
+import { redisFailure } from "../shared/redis/redis-failure.js";
+import { addCampaignJobs } from "./campaign-jobs.js";
 
 /** Campaign jobs wait behind every job without a priority (a playbook's urgent cancel). */
 export const DEFAULT_CAMPAIGN_PRIORITY = 1000;
@@ -68,7 +69,9 @@ export function checkCampaign(req: { comment: string; priority?: number; campaig
 
 /**
  * Records the campaign, then adds its jobs in bulk (1,000 per round trip). Each action is counted
- * into the campaign before its job exists, so no result can arrive for an action it does not know.
+ * into the campaign before its job exists, so no result can arrive for an action it does not know;
+ * a chunk that fails takes back the actions that got no job, so the total counts only jobs that
+ * exist. A start that failed part-way keeps its id: the same start run again adds the rest.
  */
 export async function startCampaign(
   queue: Queue,
@@ -80,39 +83,34 @@ export async function startCampaign(
   const bad = req.ids.filter((id) => !isGuid(id));
   if (bad.length > 0) throw new UsageError(`Nothing was enqueued: ${bad.slice(0, 5).join(", ")} not GUIDs.`);
   const campaignId = validateCampaignId(req.campaignId ?? newCampaignId());
-  const created = await store.create(campaignId, { comment: req.comment, source: req.source, priority });
-  if (!created && !req.replay)
+  const fields = { comment: req.comment, source: req.source, priority, tenantId: req.tenantId };
+  const created = await store.create(campaignId, fields);
+  const resumed = !created && !req.replay && (await store.starting(campaignId));
+  if (!created && !req.replay && !resumed)
     throw new UsageError(
       `Campaign ${campaignId} already exists; choose another --name, or use --retry-failed.`,
     );
 
   let added = 0;
   const alreadyQueued: string[] = [];
-  for (let i = 0; i < req.ids.length; i += CHUNK) {
-    const ids = req.ids.slice(i, i + CHUNK).map((id) => id.toLowerCase());
-    await store.addActions(campaignId, ids);
-    const planned = ids.map((machineActionId) => ({
-      name: CANCEL_JOB_NAME,
-      data: {
-        machineActionId,
-        comment: req.comment,
-        tenantId: req.tenantId,
-        campaignId,
-        ...(req.requestedBy ? { requestedBy: req.requestedBy } : {}),
-      },
-      opts: {
-        jobId: newJobId(),
-        deduplication: { id: deduplicationId(req.tenantId, machineActionId) },
-        priority,
-        ...retentionOptions(req),
-      },
-    }));
-    const jobs = await queue.addBulk(planned);
-    const skipped = planned.filter((p, k) => jobs[k]?.id !== p.opts.jobId).map((p) => p.data.machineActionId);
-    await store.removeActions(campaignId, skipped);
-    alreadyQueued.push(...skipped);
-    added += planned.length - skipped.length;
+  try {
+    for (let i = 0; i < req.ids.length; i += CHUNK) {
+      let ids = req.ids.slice(i, i + CHUNK).map((id) => id.toLowerCase());
+      // Running again: actions that finished since are not cancelled twice.
+      if (resumed) {
+        const outcomes = await store.outcomesOf(campaignId, ids);
+        ids = ids.filter((_, k) => !outcomes[k]);
+      }
+      const chunk = await addCampaignJobs(queue, store, { ...req, campaignId, priority }, ids);
+      added += chunk.added;
+      alreadyQueued.push(...chunk.alreadyQueued);
+    }
+  } catch (err) {
+    throw new OperationalError(
+      `Campaign ${campaignId} stopped part-way with ${added} job(s) added: ${errorMessage(redisFailure(err))} Run the same command with --name ${campaignId} to add the rest.`,
+    );
   }
+  if (created || resumed) await store.started(campaignId);
   return { campaignId, added, alreadyQueued };
 }
 

@@ -12,6 +12,8 @@ export interface CampaignRecord {
   comment: string;
   source: string;
   priority: number;
+  /** The tenant its actions belong to (absent on records written before it was kept). */
+  tenantId?: string;
   /** Distinct actions this campaign put a job in for. */
   total: number;
   /** Actions whose latest job has finished. */
@@ -88,8 +90,14 @@ export class CampaignStore {
     this.removeScript = defineScript(redis, "mdeCampaignRemove", 2, REMOVE_SCRIPT);
   }
 
-  /** Creates the record; false when a campaign of that id already exists. */
-  async create(id: string, fields: { comment: string; source: string; priority: number }): Promise<boolean> {
+  /**
+   * Creates the record, marked as starting until `started()`; false when a campaign of that id
+   * already exists.
+   */
+  async create(
+    id: string,
+    fields: { comment: string; source: string; priority: number; tenantId?: string },
+  ): Promise<boolean> {
     const key = this.keys(id)[0];
     const created = await this.redis.hsetnx(key, "createdAt", new Date().toISOString());
     if (created === 0) return false;
@@ -100,8 +108,10 @@ export class CampaignStore {
         comment: fields.comment,
         source: fields.source,
         priority: fields.priority,
+        ...(fields.tenantId ? { tenantId: fields.tenantId } : {}),
         total: 0,
         done: 0,
+        starting: 1,
       })
       .pexpire(key, this.retentionMs)
       .zadd(this.indexKey(), Date.now(), id)
@@ -151,6 +161,7 @@ export class CampaignStore {
       comment: h.comment ?? "",
       source: h.source ?? "",
       priority: Number(h.priority ?? 0),
+      ...(h.tenantId ? { tenantId: h.tenantId } : {}),
       total: Number(h.total ?? 0),
       done: Number(h.done ?? 0),
       counts,
@@ -166,6 +177,33 @@ export class CampaignStore {
     const ids = await this.redis.zrevrange(this.indexKey(), 0, limit - 1);
     const records = await Promise.all(ids.map((id) => this.get(id)));
     return records.filter((r): r is CampaignRecord => r !== undefined);
+  }
+
+  /** Every job of the campaign was added: from now on its id is taken (see `starting`). */
+  async started(id: string): Promise<void> {
+    await this.redis.hdel(this.keys(id)[0], "starting");
+  }
+
+  /**
+   * True while the start that created the campaign has not added every job (it failed part-way, or
+   * is still adding): the same start may then run again under that id and add the rest.
+   */
+  async starting(id: string): Promise<boolean> {
+    return (await this.redis.hexists(this.keys(id)[0], "starting")) === 1;
+  }
+
+  /** Each action's latest outcome in the campaign: "" while it waits, undefined when not in it. */
+  async outcomesOf(id: string, actionIds: string[]): Promise<(string | undefined)[]> {
+    if (actionIds.length === 0) return [];
+    const values = await this.redis.hmget(this.keys(id)[1], ...actionIds);
+    return values.map((v) => v ?? undefined);
+  }
+
+  /** One page (HSCAN) of the actions still waiting for their outcome; `next` is "0" after the last. */
+  async waitingActions(id: string, cursor: string): Promise<{ actionIds: string[]; next: string }> {
+    const [next, flat] = await this.redis.hscan(this.keys(id)[1], cursor, "COUNT", 500);
+    const actionIds = flat.filter((_entry, i) => i % 2 === 0 && flat[i + 1] === "");
+    return { actionIds, next };
   }
 
   private keys(id: string): [string, string, string, string] {

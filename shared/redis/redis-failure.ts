@@ -13,9 +13,9 @@ const LOST =
  * or refused the call (an error reply such as OOM or READONLY). Anything else, ours or not Redis's,
  * is returned as it is.
  */
-export function redisFailure(err: unknown, redisUrl: string): unknown {
+export function redisFailure(err: unknown, redisUrl?: string): unknown {
   if (isMdeCancelError(err) || !(err instanceof Error)) return err;
-  const where = `Redis at ${describeRedisUrl(redisUrl)}`;
+  const where = redisUrl === undefined ? "Redis" : `Redis at ${describeRedisUrl(redisUrl)}`;
   if (LOST.test(err.message) || err.name === "MaxRetriesPerRequestError")
     return new OperationalError(
       `${where} stopped answering (${err.message}); check that it runs and is reachable, then run the command again.`,
