@@ -10,12 +10,14 @@ import { type Config, parseConfig, readEnvironment } from "../shared/config/conf
 import { formatDuration } from "../shared/config/durations.js";
 import { MAX_COMMENT_CHARS, MAX_PRIORITY } from "../shared/contract/limits.js";
 import { UsageError } from "../shared/core/errors.js";
+import { runAbort } from "./campaign-abort.js";
 import { ProgressView, printDryRun, printSummary } from "./campaign-view.js";
 import { durationOption, integerOption, problemOf, refuse } from "./options.js";
 import { shutdownSignal, signalExitCode } from "./shutdown-signal.js";
 
 interface CampaignOptions {
-  comment: string;
+  comment?: string;
+  abort?: string;
   idsFile?: string;
   filter?: string;
   max: string;
@@ -34,9 +36,9 @@ export function campaignCommand(env: NodeJS.ProcessEnv): Command {
     .description(
       "Cancel many actions: from an ids file, an OData filter, or the failures of a past campaign.",
     )
-    .requiredOption(
+    .option(
       "--comment <text>",
-      `cancellation comment sent to Defender (1..${MAX_COMMENT_CHARS} characters)`,
+      `cancellation comment sent to Defender (1..${MAX_COMMENT_CHARS} characters); required but with --abort`,
     )
     .option("--ids-file <path>", "one id per line, or CSV with a machineActionId or id column; - reads stdin")
     .option(
@@ -60,8 +62,15 @@ export function campaignCommand(env: NodeJS.ProcessEnv): Command {
       "--timeout <duration>",
       "with --wait: stop waiting after this long (90s, 30m, 2h...) with exit 1; the campaign goes on",
     )
+    .option(
+      "--abort <campaignId>",
+      "finish the campaign's jobs that wait and have sent no cancel, each failed with code aborted",
+    )
     .option("--json", "print JSON instead of text")
-    .action((opts: CampaignOptions) => runCampaign(parseConfig(readEnvironment(env, process.cwd())), opts));
+    .action((opts: CampaignOptions) => {
+      const config = parseConfig(readEnvironment(env, process.cwd()));
+      return opts.abort === undefined ? runCampaign(config, opts) : runAbort(config, opts.abort, opts);
+    });
 }
 
 async function runCampaign(config: Config, opts: CampaignOptions): Promise<void> {
@@ -101,7 +110,8 @@ function campaignOrder(config: Config, opts: CampaignOptions): CampaignOrder {
       problemOf(
         () => opts.priority === undefined || integerOption("--priority", opts.priority, 1, MAX_PRIORITY),
       ),
-      problemOf(() => checkCampaign({ comment: opts.comment, campaignId: opts.name })),
+      opts.comment === undefined ? "--comment <text> is required" : undefined,
+      problemOf(() => checkCampaign({ comment: opts.comment ?? "-", campaignId: opts.name })),
       problemOf(() => opts.timeout === undefined || durationOption("--timeout", opts.timeout)),
       opts.timeout === undefined || opts.wait ? undefined : "--timeout needs --wait",
       config.tenantId ? undefined : "a campaign needs AZURE_TENANT_ID, the tenant its actions belong to",
@@ -112,7 +122,7 @@ function campaignOrder(config: Config, opts: CampaignOptions): CampaignOrder {
   const priority = opts.priority === undefined ? undefined : Number(opts.priority);
   const base = {
     tenantId: config.tenantId as string,
-    comment: opts.comment,
+    comment: opts.comment as string,
     campaignId: opts.name,
     priority,
   };

@@ -8,6 +8,8 @@ import type { DefenderClient } from "../shared/defender/defender-client.js";
 import { createDefenderSession, createLimiter } from "../shared/defender/defender-session.js";
 import { type CampaignRecord, CampaignStore } from "../shared/redis/campaign-store.js";
 import { connectRedis, type RedisConnection } from "../shared/redis/connection.js";
+import { JobTakeover } from "../shared/redis/job-takeover.js";
+import { publishResult } from "../shared/redis/publish-result.js";
 import { keyPrefix, openQueue } from "../shared/redis/queues.js";
 import type { RateLimiter } from "../shared/redis/rate-limiter.js";
 import {
@@ -18,6 +20,7 @@ import {
   lookupActions,
   startCampaign,
 } from "./campaign.js";
+import { abortCampaign } from "./campaign-abort.js";
 import {
   type CampaignOrder,
   type ConfirmCampaign,
@@ -105,7 +108,26 @@ export class Producer {
     });
   }
 
-  // abortCampaign(campaignId): issue 12 (hole 7) adds it here, beside startCampaign.
+  /**
+   * Finishes in place the campaign's jobs that wait and have sent no cancel, each with its result
+   * (`failed`, code `aborted`), published like the worker's; jobs in hand are left to finish.
+   * A campaign not kept in Redis is a UsageError.
+   */
+  async abortCampaign(campaignId: string): Promise<{ campaignId: string; aborted: number }> {
+    const aborted = await this.withResultsQueues((queues) =>
+      abortCampaign(
+        {
+          queue: this.queue,
+          store: this.store,
+          takeover: new JobTakeover(this.redis),
+          publish: (result) => publishResult(result, { queues, campaigns: this.store, config: this.config }),
+          defaultTenantId: this.config.tenantId,
+        },
+        campaignId,
+      ),
+    );
+    return { campaignId, aborted };
+  }
 
   /** Resolves the source and, with credentials, looks up the current state of the first ids. */
   async dryRun(order: Pick<CampaignOrder, "tenantId" | "source">): Promise<DryRun> {
@@ -151,14 +173,11 @@ export class Producer {
   }
 
   /** Job counts per queue, the budget left per endpoint of AZURE_TENANT_ID, and campaigns in progress. */
-  async status(): Promise<ProducerStatus> {
-    const resultsQueues = this.config.resultsQueues.map((name) => this.openQueue(name));
-    try {
-      const tenants = this.config.tenantId ? [this.config.tenantId] : [];
-      return await readStatus([this.queue, ...resultsQueues], this.limiter, this.store, tenants);
-    } finally {
-      await Promise.all(resultsQueues.map((q) => q.close()));
-    }
+  status(): Promise<ProducerStatus> {
+    const tenants = this.config.tenantId ? [this.config.tenantId] : [];
+    return this.withResultsQueues((queues) =>
+      readStatus([this.queue, ...queues], this.limiter, this.store, tenants),
+    );
   }
 
   async close(): Promise<void> {
@@ -188,6 +207,16 @@ export class Producer {
       this.logger,
     ).client;
     return this.defender;
+  }
+
+  /** Opens a queue per RESULTS_QUEUE entry for `use` alone. */
+  private async withResultsQueues<T>(use: (queues: Queue[]) => Promise<T>): Promise<T> {
+    const queues = this.config.resultsQueues.map((name) => this.openQueue(name));
+    try {
+      return await use(queues);
+    } finally {
+      await Promise.all(queues.map((q) => q.close()));
+    }
   }
 
   /** Redis errors surface through the failing call; without a listener BullMQ would print a stack trace. */

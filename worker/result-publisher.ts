@@ -3,18 +3,12 @@ import type { Config } from "../shared/config/config.js";
 import type { CancelResult } from "../shared/contract/cancel-result.js";
 import { CampaignStore } from "../shared/redis/campaign-store.js";
 import type { RedisConnection } from "../shared/redis/connection.js";
-import {
-  keyPrefix,
-  openQueue,
-  RESULT_JOB_NAME,
-  resultJobId,
-  retentionOptions,
-} from "../shared/redis/queues.js";
+import { publishResult } from "../shared/redis/publish-result.js";
+import { keyPrefix, openQueue } from "../shared/redis/queues.js";
 
 /**
- * Publishes each result everywhere it is read from: a `result` job on every RESULTS_QUEUE, and the
- * campaign's record when the job belongs to one. The result job's id is the cancel job's and the
- * campaign counts each job once, so publishing the same result twice (after a crash) adds nothing.
+ * Publishes each result everywhere it is read from (publishResult: every RESULTS_QUEUE and the
+ * campaign's record), over the queues it opens once for the worker's life.
  */
 export class ResultPublisher {
   private readonly queues: Queue[];
@@ -32,17 +26,7 @@ export class ResultPublisher {
   }
 
   async publish(result: CancelResult): Promise<void> {
-    const options = {
-      jobId: resultJobId(result.jobId),
-      // A subscriber whose handler throws gets the result again, backing off for about an hour in all.
-      attempts: 12,
-      backoff: { type: "exponential", delay: 1_000 },
-      ...retentionOptions(this.config),
-    };
-    await Promise.all([
-      ...this.queues.map((queue) => queue.add(RESULT_JOB_NAME, result, options)),
-      this.campaigns.record(result),
-    ]);
+    await publishResult(result, { queues: this.queues, campaigns: this.campaigns, config: this.config });
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,38 @@
+import { validateCampaignId } from "../jobs/campaign.js";
+import { withProducer } from "../jobs/with-producer.js";
+import type { Config } from "../shared/config/config.js";
+import { UsageError } from "../shared/core/errors.js";
+
+/** Options of `campaign` that mean nothing beside --abort. */
+const NOT_WITH_ABORT = {
+  comment: "--comment",
+  idsFile: "--ids-file",
+  filter: "--filter",
+  retryFailed: "--retry-failed",
+  name: "--name",
+  priority: "--priority",
+  dryRun: "--dry-run",
+  wait: "--wait",
+  timeout: "--timeout",
+  yes: "--yes",
+} as const;
+
+/** `campaign --abort <campaignId> [--json]`: finishes the campaign's waiting jobs, prints how many. */
+export async function runAbort(
+  config: Config,
+  campaignId: string,
+  opts: Partial<Record<keyof typeof NOT_WITH_ABORT, unknown>> & { json?: boolean },
+): Promise<void> {
+  const extra = Object.entries(NOT_WITH_ABORT)
+    .filter(([key]) => opts[key as keyof typeof NOT_WITH_ABORT] !== undefined)
+    .map(([, flag]) => flag);
+  if (extra.length > 0)
+    throw new UsageError(`--abort takes only --json, not ${extra.join(", ")}; nothing was aborted.`);
+  validateCampaignId(campaignId);
+  const { aborted } = await withProducer(config, (producer) => producer.abortCampaign(campaignId));
+  process.stdout.write(
+    opts.json
+      ? `${JSON.stringify({ campaignId, aborted })}\n`
+      : `Campaign ${campaignId}: ${aborted} job(s) aborted; jobs already in hand or whose cancel was sent finish as usual.\n`,
+  );
+}
