@@ -21,6 +21,13 @@ export { type Enqueued, type EnqueueOptions, enqueueCancels } from "./enqueue.js
 export { parseIds } from "./ids-file.js";
 export { Producer, type ProducerOptions } from "./producer.js";
 export type { BudgetStatus, ProducerStatus } from "./producer-status.js";
-export { followResults, type ReadOptions, readResults } from "./results-reader.js";
+export { RecentIds } from "./recent-ids.js";
+export {
+  FOLLOW_LOOKBACK_MS,
+  followResults,
+  type ReadOptions,
+  readResults,
+  streamResults,
+} from "./results-reader.js";
 export { type SubscribeOptions, type Subscription, subscribeResults } from "./subscriber.js";
 export { withProducer } from "./with-producer.js";

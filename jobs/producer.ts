@@ -31,7 +31,7 @@ import {
 import { budgetJobsPerMs, type ProgressSample, waitForCampaign } from "./campaign-progress.js";
 import { type Enqueued, type EnqueueOptions, enqueueCancels } from "./enqueue.js";
 import { type ProducerStatus, readStatus } from "./producer-status.js";
-import { followResults, type ReadOptions, readResults } from "./results-reader.js";
+import { followResults, type ReadOptions, readResults, streamResults } from "./results-reader.js";
 
 export interface ProducerOptions {
   /** Where the Defender session of filters and dry-run lookups logs; default silent (a command prints its own lines). */
@@ -159,15 +159,20 @@ export class Producer {
     });
   }
 
-  /** The results kept on finished jobs, oldest first; no results queue is consumed. */
+  /** The results kept on finished jobs, oldest first, in one array; no results queue is consumed. */
   results(options: ReadOptions = {}): Promise<CancelResult[]> {
     return readResults(this.queue, options);
+  }
+
+  /** The same, newest first, a page at a time: for reading thousands without holding them. */
+  streamResults(options: ReadOptions = {}): AsyncGenerator<CancelResult> {
+    return streamResults(this.queue, options);
   }
 
   /** Hands each new result to `onResult` as jobs finish, until `signal` aborts. */
   followResults(
     onResult: (result: CancelResult) => void,
-    options: { campaignId?: string; intervalMs?: number; signal?: AbortSignal } = {},
+    options: Parameters<typeof followResults>[2] = {},
   ): Promise<void> {
     return followResults(this.queue, onResult, options);
   }

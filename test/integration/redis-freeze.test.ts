@@ -73,9 +73,10 @@ describe("a Redis that freezes after the command connected", () => {
     ["enqueue", newActionId(), "--comment", "x"],
     ["status"],
     ["results"],
+    ["results", "--follow"],
     ["campaign", "--comment", "x", "--ids-file", "IDS"],
   ]) {
-    it(`${args[0]} exits 1 within 15 s with one line naming Redis`, async () => {
+    it(`${args.slice(0, 2).join(" ")} exits 1 within 15 s with one line naming Redis`, async () => {
       gate = await startRedisGate();
       // Everything up to connectRedis's PONG passes; then nothing more, either way.
       gate.freezeAfter("PONG");
