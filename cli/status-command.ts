@@ -9,12 +9,15 @@ export function statusCommand(env: NodeJS.ProcessEnv): Command {
     .option("--json", "print one JSON object")
     .action(async (opts: { json?: boolean }) => {
       const config = parseConfig(readEnvironment(env, process.cwd()));
-      const { jobs, budget, campaigns } = await withProducer(config, (producer) => producer.status());
+      const { jobs, budget, campaigns, warnings } = await withProducer(config, (producer) =>
+        producer.status(),
+      );
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ jobs, budget, campaigns })}\n`);
+        process.stdout.write(`${JSON.stringify({ jobs, budget, campaigns, warnings })}\n`);
         return;
       }
       const out = (line: string) => process.stdout.write(`${line}\n`);
+      for (const w of warnings) out(`warning: ${w.message}`);
       for (const [name, counts] of Object.entries(jobs))
         out(
           `queue ${name}: ${Object.entries(counts)

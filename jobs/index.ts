@@ -20,7 +20,12 @@ export { type ProgressSample, waitForCampaign } from "./campaign-progress.js";
 export { type Enqueued, type EnqueueOptions, enqueueCancels } from "./enqueue.js";
 export { parseIds } from "./ids-file.js";
 export { Producer, type ProducerOptions } from "./producer.js";
-export type { BudgetStatus, ProducerStatus } from "./producer-status.js";
+export {
+  type BudgetStatus,
+  type ProducerStatus,
+  RESULTS_BACKLOG_WARNING,
+  type StatusWarning,
+} from "./producer-status.js";
 export { RecentIds } from "./recent-ids.js";
 export {
   FOLLOW_LOOKBACK_MS,

@@ -3,10 +3,24 @@ import { ENDPOINTS, type Endpoint } from "../shared/defender/endpoints.js";
 import type { CampaignRecord, CampaignStore } from "../shared/redis/campaign-store.js";
 import type { RateLimiter, RateLimiterStatus } from "../shared/redis/rate-limiter.js";
 
+/**
+ * Unconsumed results past which `status` warns: a results queue nobody reads grows without bound
+ * (each result stays until a subscriber takes it), and Redis holds it all in memory.
+ */
+export const RESULTS_BACKLOG_WARNING = 10_000;
+
 /** The budget of one tenant and endpoint, as every worker sharing the limiter sees it. */
 export interface BudgetStatus extends RateLimiterStatus {
   tenantId: string;
   endpoint: Endpoint;
+}
+
+/** Something an operator should act on, with the queue it concerns. */
+export interface StatusWarning {
+  queue: string;
+  /** Results waiting for a subscriber (waiting, prioritized, delayed or paused). */
+  unconsumed: number;
+  message: string;
 }
 
 /** What `mde-cancel status` shows: the same object its `--json` prints. */
@@ -16,16 +30,21 @@ export interface ProducerStatus {
   budget: BudgetStatus[];
   /** Campaigns within the retention with actions still waiting for their outcome, newest first. */
   campaigns: CampaignRecord[];
+  /** Results queues holding more than RESULTS_BACKLOG_WARNING unconsumed results. */
+  warnings: StatusWarning[];
 }
 
 export async function readStatus(
-  queues: readonly Queue[],
+  [cancelQueue, ...resultsQueues]: readonly [Queue, ...Queue[]],
   limiter: Pick<RateLimiter, "status">,
   store: Pick<CampaignStore, "list">,
   tenantIds: readonly string[],
+  backlogWarning = RESULTS_BACKLOG_WARNING,
 ): Promise<ProducerStatus> {
   const jobs = Object.fromEntries(
-    await Promise.all(queues.map(async (q) => [q.name, await q.getJobCounts()] as const)),
+    await Promise.all(
+      [cancelQueue, ...resultsQueues].map(async (q) => [q.name, await q.getJobCounts()] as const),
+    ),
   );
   const budget = await Promise.all(
     tenantIds.flatMap((tenantId) =>
@@ -37,5 +56,16 @@ export async function readStatus(
     ),
   );
   const campaigns = (await store.list()).filter((c) => c.done < c.total);
-  return { jobs, budget, campaigns };
+  const warnings = resultsQueues.flatMap((q) => backlog(q.name, jobs[q.name] ?? {}, backlogWarning));
+  return { jobs, budget, campaigns, warnings };
+}
+
+function backlog(queue: string, counts: Record<string, number>, above: number): StatusWarning[] {
+  const unconsumed = ["waiting", "prioritized", "delayed", "paused"].reduce(
+    (n, s) => n + (counts[s] ?? 0),
+    0,
+  );
+  if (unconsumed <= above) return [];
+  const message = `results queue ${queue} holds ${unconsumed.toLocaleString("en-US")} unconsumed results (more than ${above.toLocaleString("en-US")}): no subscriber keeps up with it; start one, or take ${queue} out of RESULTS_QUEUE (results stay readable with mde-cancel results)`;
+  return [{ queue, unconsumed, message }];
 }

@@ -1,10 +1,12 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Queue } from "bullmq";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ActionStatus } from "../../sim/machine-action.js";
 import { collect, runCli, startCli } from "../support/cli.js";
 import { type Harness, newActionId, startHarness } from "../support/harness.js";
+import { REDIS_URL } from "../support/redis.js";
 import { waitFor } from "../support/wait.js";
 
 let h: Harness;
@@ -376,6 +378,36 @@ describe("mde-cancel results and status", () => {
     expect(await h.resultsQueue.getJobCounts("waiting")).toEqual({ waiting: 2 });
     const text = await cli(["results"]);
     expect(text.stdout).toMatch(/cancelled\s+\S+\s+Cancelled\s+job /);
+  });
+
+  it("warns past 10,000 unconsumed results in a results queue, naming it", async () => {
+    h = await startHarness({ env: { RESULTS_QUEUE: "mde-cancel-results,ticketing" } });
+    // A second subscriber's queue nobody reads: 10,001 results waiting, added cheaply.
+    const ticketing = new Queue("ticketing", { connection: { url: REDIS_URL }, prefix: h.prefix });
+    try {
+      for (let i = 0; i < 10_001; i += 1_000)
+        await ticketing.addBulk(
+          Array.from({ length: Math.min(1_000, 10_001 - i) }, () => ({ name: "result", data: {} })),
+        );
+    } finally {
+      await ticketing.close();
+    }
+    await h.enqueue([{ machineActionId: add(1)[0] as string, comment: "x" }]);
+    const json = JSON.parse((await cli(["status", "--json"])).stdout);
+    expect(json.warnings).toEqual([
+      expect.objectContaining({
+        queue: "ticketing",
+        unconsumed: 10_001,
+        message: expect.stringContaining("ticketing"),
+      }),
+    ]);
+    const text = await cli(["status"]);
+    expect(text.code).toBe(0);
+    const warnings = text.stdout.split("\n").filter((l) => l.startsWith("warning:"));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(
+      /results queue ticketing holds 10,001 unconsumed results \(more than 10,000\)/,
+    );
   });
 
   it("shows job counts, the budget left and any 429 pause", async () => {
