@@ -14,13 +14,9 @@ import { REDIS_URL } from "../support/redis.js";
 import { waitFor } from "../support/wait.js";
 
 let h: Harness | undefined;
-let producer: Producer | undefined;
-const closers: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
-  for (const close of closers.splice(0)) await close();
-  await producer?.close();
   await h?.close();
-  h = producer = undefined;
+  h = undefined;
 });
 
 const HOUR = 3_600_000;
@@ -128,18 +124,25 @@ describe("mde-cancel results", () => {
 
   it("streams page by page: jobs finishing meanwhile are neither repeated nor mixed in", async () => {
     h = await startHarness();
-    producer = await Producer.open(h.config);
-    const before = await finishJobs(h, 7);
-    const stream = producer.streamResults({ pageSize: 2 });
-    const first = await stream.next();
-    // Seven more finish: every page of the read shifts down by seven places.
-    await finishJobs(h, 7);
-    const rest: string[] = [];
-    for await (const r of stream) rest.push(r.jobId);
-    const read = [first.value?.jobId, ...rest];
-    expect(read).toHaveLength(7);
-    expect(new Set(read)).toEqual(new Set(before));
-    // The array form, oldest first, reads the same way.
-    expect((await producer.results({ pageSize: 3, limit: 4 })).map((r) => r.jobId)).toHaveLength(4);
+    const producer = await Producer.open(h.config);
+    try {
+      const before = await finishJobs(h, 7);
+      const stream = producer.streamResults({ pageSize: 2 });
+      const first = await stream.next();
+      // Seven more finish: every page of the read shifts down by seven places.
+      await finishJobs(h, 7);
+      const rest: string[] = [];
+      for await (const r of stream) rest.push(r.jobId);
+      const read = [first.value?.jobId, ...rest];
+      expect(read).toHaveLength(7);
+      expect(new Set(read)).toEqual(new Set(before));
+      // The array form: the same newest four, oldest first, whatever the page size.
+      const newest: string[] = [];
+      for await (const r of producer.streamResults({ limit: 4 })) newest.push(r.jobId);
+      const array = await producer.results({ pageSize: 3, limit: 4 });
+      expect(array.map((r) => r.jobId)).toEqual(newest.reverse());
+    } finally {
+      await producer.close();
+    }
   });
 });
