@@ -1,10 +1,13 @@
 import { randomUUID } from "node:crypto";
 import type { Job, Queue } from "bullmq";
+import type { Config } from "../shared/config/config.js";
 import { parseCancelJob } from "../shared/contract/cancel-job.js";
 import { type CancelResult, failedResult } from "../shared/contract/cancel-result.js";
 import { UsageError } from "../shared/core/errors.js";
 import type { CampaignStore } from "../shared/redis/campaign-store.js";
-import type { JobTakeover } from "../shared/redis/job-takeover.js";
+import type { RedisConnection } from "../shared/redis/connection.js";
+import { JobTakeover } from "../shared/redis/job-takeover.js";
+import { publishResult } from "../shared/redis/publish-result.js";
 import { campaignJobs } from "./campaign-jobs.js";
 
 /**
@@ -16,11 +19,11 @@ export const ABORT_LOCK_MS = 60_000;
 export interface AbortDeps {
   queue: Queue;
   store: CampaignStore;
-  takeover: JobTakeover;
-  /** Publishes a result like the worker does (every RESULTS_QUEUE and the campaign's record). */
-  publish: (result: CancelResult) => Promise<void>;
-  /** The tenant of a campaign whose record names none (written before records kept it). */
-  defaultTenantId?: string;
+  redis: RedisConnection;
+  /** Where results are published, as the worker publishes them: every RESULTS_QUEUE. */
+  resultsQueues: readonly Queue[];
+  /** AZURE_TENANT_ID: the tenant of a campaign whose record names none (written before records kept it). */
+  config: Pick<Config, "tenantId" | "resultRetentionMs">;
 }
 
 /**
@@ -36,21 +39,31 @@ export async function abortCampaign(deps: AbortDeps, campaignId: string): Promis
     throw new UsageError(
       `No campaign ${campaignId} is kept in Redis (mde-cancel status lists those in progress).`,
     );
-  const tenantId = record.tenantId ?? deps.defaultTenantId;
+  const tenantId = record.tenantId ?? deps.config.tenantId;
   if (!tenantId)
     throw new UsageError(`Campaign ${campaignId} names no tenant; set AZURE_TENANT_ID to its tenant.`);
+  const takeover = new JobTakeover(deps.redis);
+  const publish = (result: CancelResult) =>
+    publishResult(result, { queues: deps.resultsQueues, campaigns: deps.store, config: deps.config });
   let aborted = 0;
   let cursor = "0";
   do {
     const page = await deps.store.waitingActions(campaignId, cursor);
     const jobs = await campaignJobs(deps.queue, campaignId, tenantId, page.actionIds);
-    aborted += await abortJobs(deps, campaignId, tenantId, [...jobs.values()]);
+    aborted += await abortJobs({ queue: deps.queue, takeover, publish }, campaignId, tenantId, [
+      ...jobs.values(),
+    ]);
     cursor = page.next;
   } while (cursor !== "0");
   return aborted;
 }
 
-async function abortJobs(deps: AbortDeps, campaignId: string, tenantId: string, jobs: Job[]) {
+async function abortJobs(
+  deps: { queue: Queue; takeover: JobTakeover; publish: (result: CancelResult) => Promise<void> },
+  campaignId: string,
+  tenantId: string,
+  jobs: Job[],
+) {
   const lock = { token: randomUUID(), ms: ABORT_LOCK_MS };
   const results = new Map(jobs.map((job) => [String(job.id), abortedResult(job, campaignId, tenantId)]));
   // The worker's JobState (it needs `failures`) with the decided result: republished, never acted on.

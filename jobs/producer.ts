@@ -8,8 +8,6 @@ import type { DefenderClient } from "../shared/defender/defender-client.js";
 import { createDefenderSession, createLimiter } from "../shared/defender/defender-session.js";
 import { type CampaignRecord, CampaignStore } from "../shared/redis/campaign-store.js";
 import { connectRedis, type RedisConnection } from "../shared/redis/connection.js";
-import { JobTakeover } from "../shared/redis/job-takeover.js";
-import { publishResult } from "../shared/redis/publish-result.js";
 import { keyPrefix, openQueue } from "../shared/redis/queues.js";
 import type { RateLimiter } from "../shared/redis/rate-limiter.js";
 import {
@@ -114,17 +112,9 @@ export class Producer {
    * A campaign not kept in Redis is a UsageError.
    */
   async abortCampaign(campaignId: string): Promise<{ campaignId: string; aborted: number }> {
-    const aborted = await this.withResultsQueues((queues) =>
-      abortCampaign(
-        {
-          queue: this.queue,
-          store: this.store,
-          takeover: new JobTakeover(this.redis),
-          publish: (result) => publishResult(result, { queues, campaigns: this.store, config: this.config }),
-          defaultTenantId: this.config.tenantId,
-        },
-        campaignId,
-      ),
+    const deps = { queue: this.queue, store: this.store, redis: this.redis, config: this.config };
+    const aborted = await this.withResultsQueues((resultsQueues) =>
+      abortCampaign({ ...deps, resultsQueues }, campaignId),
     );
     return { campaignId, aborted };
   }
