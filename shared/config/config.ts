@@ -57,9 +57,17 @@ export const SETTINGS = {
     default: "https://api.securitycenter.microsoft.com/.default",
     schema: kind.nonEmpty,
   },
-  /** Entra tenant (lower-case GUID), and the only tenant a job may name. A worker requires it. */
+  /**
+   * JSON file of the tenants this deployment serves (tenant-schema.ts has its shape); read by
+   * loadTenants in tenants.ts. Without it, the one tenant of `tenantId`.
+   */
+  tenantsFile: { env: "MDE_TENANTS_FILE", schema: kind.nonEmpty },
+  /**
+   * Entra tenant (lower-case GUID). Without a tenants file, the only tenant a job may name, and a
+   * worker requires it; with one, the default tenant when the file names none.
+   */
   tenantId: { env: "AZURE_TENANT_ID", schema: kind.guid },
-  /** App registration (lower-case GUID). A worker requires it. */
+  /** App registration (lower-case GUID). A worker requires it, unless every tenant of the file names its own. */
   clientId: { env: "AZURE_CLIENT_ID", schema: kind.guid },
   /** Client secret; a worker requires this or `clientCertificatePath`, not both. */
   clientSecret: { env: "AZURE_CLIENT_SECRET", schema: kind.nonEmpty, secret: true },
