@@ -12,6 +12,8 @@ export interface FaultRequest {
   query: string;
   endpoint: RouteKind;
   body: string;
+  /** The tenant's id: from the path for Entra calls, from the bearer token for Defender calls. */
+  tenant?: string;
 }
 
 /**
@@ -22,6 +24,8 @@ export interface FaultRequest {
  */
 export interface Fault {
   endpoint: FaultEndpoint;
+  /** Only requests of this tenant (its id, any case); every tenant's when absent. */
+  tenant?: string;
   status?: number;
   headers?: Record<string, string>;
   body?: unknown;
@@ -59,7 +63,10 @@ export class FaultPlan {
   /** The first queued fault that applies (consumed in order), else maybe a random one, else undefined. */
   take(req: FaultRequest): AppliedFault | undefined {
     const index = this.queue.findIndex(
-      (f) => (f.endpoint === "any" || f.endpoint === req.endpoint) && (f.match?.(req) ?? true),
+      (f) =>
+        (f.endpoint === "any" || f.endpoint === req.endpoint) &&
+        (f.tenant === undefined || f.tenant.toLowerCase() === req.tenant?.toLowerCase()) &&
+        (f.match?.(req) ?? true),
     );
     const fault = this.queue[index];
     if (fault) {
@@ -109,8 +116,10 @@ export function faultFromJson(input: unknown): Fault {
   if (headers !== undefined && (typeof headers !== "object" || headers === null)) {
     throw new TypeError("headers must be an object");
   }
+  if (f.tenant !== undefined && typeof f.tenant !== "string") throw new TypeError("tenant must be a string");
   return {
     endpoint: f.endpoint as FaultEndpoint,
+    ...(f.tenant === undefined ? {} : { tenant: f.tenant as string }),
     status: optionalNumber("status"),
     times: optionalNumber("times"),
     delayMs: optionalNumber("delayMs"),
