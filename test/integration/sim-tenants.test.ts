@@ -8,6 +8,7 @@ import { ClientAuthError, ConfidentialClientApplication, ServerError } from "@az
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureServerCert } from "../../sim/certs.js";
 import { type Simulator, startSimulator } from "../../sim/server.js";
+import { CANCEL_ROLES } from "../../sim/sim-tenant.js";
 
 const HEALTHY = "0b9a5c1e-4a52-4c1d-9a57-2f1f4a3e8d10";
 const BAD_SECRET = "5f0d8c2b-7e41-4b6a-8c3d-9e2a1b4c6d7f";
@@ -17,15 +18,6 @@ const OTHER_APP = "e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b";
 const CLIENT = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee";
 const SECRET = "s3cret-value";
 const SCOPE = "https://api.securitycenter.microsoft.com/.default";
-const CANCEL_ROLES = [
-  "Machine.CollectForensics",
-  "Machine.Isolate",
-  "Machine.RestrictExecution",
-  "Machine.Scan",
-  "Machine.Offboard",
-  "Machine.StopAndQuarantine",
-  "Machine.LiveResponse",
-];
 
 const certDir = process.env.MDE_TEST_CERT_DIR ?? join(process.cwd(), ".cache", "test-certs");
 const serverPair = ensureServerCert(certDir);
@@ -93,6 +85,9 @@ describe("a simulator of many tenants", () => {
       aud: "https://api.securitycenter.microsoft.com",
       roles: ["Machine.Read.All", ...CANCEL_ROLES],
     });
+    // The seven the contract lists, spelled as Entra spells them (CollectForensics with its s).
+    expect(new Set(CANCEL_ROLES).size).toBe(7);
+    expect(CANCEL_ROLES).toContain("Machine.CollectForensics");
     expect(claims.exp).toBeGreaterThan(Date.now() / 1000 + 3000);
     expect(part(await token(sim.authorityHost, NO_ROLES), 1)).toMatchObject({ tid: NO_ROLES, roles: [] });
   });
