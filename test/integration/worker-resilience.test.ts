@@ -29,6 +29,21 @@ describe("worker resilience", () => {
     expect(requestsTo("cancel").length).toBeGreaterThanOrEqual(3);
   });
 
+  it("looks before cancelling again when a cancel's answer is lost: cancelled, one POST, no 400", async () => {
+    h = await startHarness();
+    const id = pendingActions(1)[0] as string;
+    // Defender applies the cancel, then the connection drops before its answer.
+    h.sim.injectFault({ endpoint: "cancel", dropAnswer: true });
+    await h.startWorker();
+    await cancelAll([id]);
+    const [result] = await h.results(1);
+    expect(result).toMatchObject({ outcome: "cancelled", status: "Cancelled", error: null });
+    expect(requestsTo("cancel").map((r) => r.status)).toEqual([0]);
+    expect(h.sim.requests.filter((r) => r.status === 400)).toHaveLength(0);
+    // The state was checked right after the drop: a GET before the cancel, one after.
+    expect(requestsTo("get")).toHaveLength(2);
+  });
+
   it("fails upstream after MAX_ATTEMPTS transient failures", async () => {
     h = await startHarness({ env: { MAX_ATTEMPTS: "2" } });
     const id = pendingActions(1)[0] as string;
