@@ -31,7 +31,8 @@ export function createCancelWorker(deps: CancelWorkerDeps): Worker {
     maxAttempts: config.maxAttempts,
     throttleGiveUpMs: config.throttleGiveUpMs,
     notFoundGraceMs: config.notFoundGraceMs,
-    // A cancel cannot be in flight longer than its HTTP timeout (plus a dropped-connection retry).
+    // Renewed while its run lives; after a crash it must outlast the dead run's POST, on the wire for
+    // up to one HTTP timeout after the last renewal (a third of the claim earlier): 2/3 of this > 1 timeout.
     cancelClaimMs: 2 * config.httpTimeoutMs + 5_000,
   };
   const claims = new CancelClaims(deps.connection, keyPrefix(config));
