@@ -5,6 +5,7 @@ import { gaveUpResult } from "../shared/contract/cancel-result.js";
 import type { Logger } from "../shared/core/logger.js";
 import { CancelClaims } from "../shared/redis/cancel-claims.js";
 import type { RedisConnection } from "../shared/redis/connection.js";
+import { FencedProgress } from "../shared/redis/fenced-progress.js";
 import { keyPrefix, retentionOptions } from "../shared/redis/queues.js";
 import { type ActionsApi, type DelayReason, processCancel } from "./cancel-processor.js";
 import { readState } from "./job-state.js";
@@ -36,6 +37,7 @@ export function createCancelWorker(deps: CancelWorkerDeps): Worker {
     cancelClaimMs: 2 * config.httpTimeoutMs + 5_000,
   };
   const claims = new CancelClaims(deps.connection, keyPrefix(config));
+  const progress = new FencedProgress(deps.connection);
 
   const finish = async (job: Job, result: CancelResult, started: number) => {
     await deps.publisher.publish(result);
@@ -72,7 +74,7 @@ export function createCancelWorker(deps: CancelWorkerDeps): Worker {
       if (state.result) return finish(job, state.result, started);
       const decision = await processCancel(
         { jobId: String(job.id), data: job.data, enqueuedAt: job.timestamp, state },
-        { api: deps.api, settings, claims, signal, saveState: (s) => job.updateProgress({ ...s }) },
+        { api: deps.api, settings, claims, signal, saveState: (s) => progress.save(job, token, { ...s }) },
       );
       if (decision.kind === "delay") {
         logger.debug({ jobId: job.id, reason: decision.reason, delayMs: decision.ms }, "job delayed");
@@ -80,7 +82,7 @@ export function createCancelWorker(deps: CancelWorkerDeps): Worker {
         await job.moveToDelayed(Date.now() + decision.ms, token);
         throw new DelayedError();
       }
-      await job.updateProgress({ ...readState(job.progress), result: decision.result });
+      await progress.save(job, token, { ...readState(job.progress), result: decision.result });
       return finish(job, decision.result, started);
     },
     {
