@@ -104,7 +104,8 @@ export function createCancelWorker(deps: CancelWorkerDeps): Worker {
     if (!final) return;
     const state = readState(job.progress);
     const ref = { jobId: String(job.id), data: job.data, enqueuedAt: job.timestamp };
-    const result = gaveUpResult(ref, state.failures + 1, err.message, state.result);
+    const result = gaveUpResult(ref, state.failures + 1, err.message, state.result, deps.tenantId);
+    // The publisher retries, and shutdown (publisher.close) waits for it.
     finish(job, result, job.processedOn ?? Date.now()).catch((publishErr) =>
       logger.error(
         { jobId: job.id, err: publishErr.message },

@@ -43,13 +43,20 @@ describe("crashes", () => {
     h = await startHarness({ env: fastLocks });
     const id = h.sim.store.add({ status: "Pending" }).id;
     h.sim.injectFault({ endpoint: "get", delayMs: 30_000, times: 5 });
-    await h.enqueue([{ machineActionId: id, comment: "x" }]);
+    // Added by a producer that names no tenant: the job is the default tenant's.
+    await h.cancelQueue.add("cancel", { machineActionId: id, comment: "x" }, { jobId: "stalls" });
     await crashWorkerWhen("the first GET", () => h.sim.requestCount("get") === 1);
     await crashWorkerWhen("the GET of the re-run", () => h.sim.requestCount("get") === 2);
 
     await h.startWorker();
     const [result] = await h.results(1, 30_000);
-    expect(result).toMatchObject({ outcome: "failed", machineActionId: id, error: { code: "upstream" } });
+    expect(result).toMatchObject({
+      outcome: "failed",
+      machineActionId: id,
+      // The job named no tenant: it is the worker's default tenant's, as every other result says.
+      tenantId: TENANT,
+      error: { code: "upstream" },
+    });
     expect(result?.error?.message).toMatch(/stalled/);
     expect(h.sim.requestCount("cancel")).toBe(0);
   });
