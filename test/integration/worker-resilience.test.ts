@@ -24,7 +24,8 @@ describe("worker resilience", () => {
     await cancelAll([id]);
     const [result] = await h.results(1, 30_000);
     expect(result).toMatchObject({ outcome: "cancelled", status: "Cancelled" });
-    // The 500 and the timeout each spent an attempt; the dropped connection was retried at once, then backed off.
+    // The 500 and the timeout each spent an attempt; the dropped cancel went again at once, after a look
+    // found the action still Pending, then backed off.
     expect(result?.attempts).toBe(4);
     expect(requestsTo("cancel").length).toBeGreaterThanOrEqual(3);
   });
