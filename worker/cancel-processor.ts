@@ -25,6 +25,7 @@ import type { CallOptions } from "../shared/defender/defender-client.js";
 import { backoffMs, notFoundRecheckMs } from "../shared/defender/retry-policy.js";
 import type { CancelClaims } from "../shared/redis/cancel-claims.js";
 import type { JobState } from "./job-state.js";
+import { ours, sendCancel } from "./send-cancel.js";
 
 /** The Defender calls the rule needs. */
 export interface ActionsApi {
@@ -108,16 +109,14 @@ export async function processCancel(input: ProcessorInput, deps: ProcessorDeps):
       // Another run's cancel for this action is still on the wire: wait for it, then look again.
       if (claim && "heldMs" in claim) return delay(deps, state, claim.heldMs + 250, "in_flight");
       try {
-        const cancelled = await sendCancel(job.machineActionId, job.comment, tenantId, state, deps, call);
-        if (cancelled.kind === "answered") return finish("cancelled", cancelled.action);
+        const sent = await sendCancel({ ...job, tenantId }, state, deps, call);
+        if (sent.kind === "answered") return finish("cancelled", sent.action);
         // Refused: the action may have finished between our check and our cancel; look before blaming the request.
         const again = await deps.api.getAction(tenantId, job.machineActionId, call);
         if (isTerminal(again.status))
           return finish(ours(again, state) ? "cancelled" : "already_terminal", again);
-        const code = cancelled.refusal instanceof ForbiddenError ? "forbidden" : "bad_request";
-        return done(
-          failedResult(input, attempts, upstream(cancelled.refusal, code), { ...job, tenantId }, again),
-        );
+        const code = sent.refusal instanceof ForbiddenError ? "forbidden" : "bad_request";
+        return done(failedResult(input, attempts, upstream(sent.refusal, code), { ...job, tenantId }, again));
       } catch (err) {
         // The answer was lost, maybe not the cancel: look at the action before sending another (once per run).
         if (err instanceof ConnectionDroppedError && look === 1) continue;
@@ -129,53 +128,6 @@ export async function processCancel(input: ProcessorInput, deps: ProcessorDeps):
   } catch (err) {
     return decideOnError(err, input, { ...job, tenantId }, state, deps, now());
   }
-}
-
-/** A `Cancelled` action is this job's doing while a cancel of ours may have been accepted. */
-function ours(action: MachineAction, state: JobState): boolean {
-  return action.status === "Cancelled" && state.cancelSentAt !== undefined;
-}
-
-/**
- * Sends the cancel with its "cancel sent" mark (state.cancelSentAt) saved first, so that a re-run
- * after a crash mid-POST calls a `Cancelled` action ours. The mark means "a cancel of ours may have
- * been accepted". When Defender answered without acting (any 4xx: 429, 400, 403...) or the request
- * never left (no budget, no token), this POST cannot have cancelled anything and the mark goes back
- * to what it was before it: usually nothing, so an action somebody else cancels meanwhile ends
- * `already_terminal`, not `cancelled`. It goes back, not away: an earlier POST of ours whose answer
- * was lost (dropped, timed out, 5xx) may still be what cancels the action, and then `cancelled` is
- * the truth (the 400 a second cancel gets, once the first one cancelled the action, is that case).
- * A 5xx, a 503 with Retry-After or no answer keeps the mark: Defender may have acted.
- */
-async function sendCancel(
-  actionId: string,
-  comment: string,
-  tenantId: string,
-  state: JobState,
-  deps: ProcessorDeps,
-  call: CallOptions,
-): Promise<{ kind: "answered"; action: MachineAction } | { kind: "refused"; refusal: UpstreamError }> {
-  const before = state.cancelSentAt;
-  state.cancelSentAt = (deps.now ?? Date.now)();
-  await deps.saveState(state);
-  try {
-    return { kind: "answered", action: await deps.api.cancelAction(tenantId, actionId, comment, call) };
-  } catch (err) {
-    const refused =
-      err instanceof BadRequestError || (err instanceof ForbiddenError && err.disallowedOperation);
-    if (!refused && !notAccepted(err)) throw err;
-    state.cancelSentAt = before;
-    if (!refused) throw err; // the caller's delay saves the mark as it now stands
-    await deps.saveState(state);
-    return { kind: "refused", refusal: err };
-  }
-}
-
-/** True when a cancel surely did nothing: Defender refused it (4xx), or it never left. */
-function notAccepted(err: unknown): boolean {
-  if (err instanceof BudgetWaitError || err instanceof TokenUnavailableError) return true;
-  const status = err instanceof UpstreamError ? err.httpStatus : undefined;
-  return status !== undefined && status >= 400 && status < 500;
 }
 
 async function decideOnError(
