@@ -1,3 +1,5 @@
+/** Job progress written only by the run that holds the job's lock. */
+
 import type { Job } from "bullmq";
 import { OperationalError } from "../core/errors.js";
 import type { RedisConnection } from "./connection.js";
