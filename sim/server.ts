@@ -143,7 +143,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     }
     const delayMs = (options.latencyMs ?? 0) + (fault?.delayMs ?? 0);
     if (delayMs > 0) await sleep(delayMs, undefined, { signal: stopping.signal });
-    if (!reply) {
+    if (!reply || fault?.dropAnswer) {
       // A TCP RST (ECONNRESET at the client) needs the raw socket under the TLS one.
       const raw = sockets.get(peer(req.socket));
       if (raw) raw.resetAndDestroy();
