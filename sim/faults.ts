@@ -20,7 +20,8 @@ export interface FaultRequest {
  * A scripted misbehaviour. With `status` the simulator answers that instead of the real thing (`body`: a
  * string is sent verbatim, anything else as JSON, absent gives the endpoint's usual error shape; a 429
  * without `headers` carries Retry-After: 1). `delayMs` alone delays the real answer; `reset` destroys the
- * socket unanswered.
+ * socket unanswered; `dropAnswer` lets the request take effect, then destroys the socket instead of
+ * answering (a cancel that reached Defender whose answer was lost).
  */
 export interface Fault {
   endpoint: FaultEndpoint;
@@ -33,6 +34,7 @@ export interface Fault {
   times?: number;
   delayMs?: number;
   reset?: true;
+  dropAnswer?: true;
   match?: (req: FaultRequest) => boolean;
 }
 
@@ -126,5 +128,6 @@ export function faultFromJson(input: unknown): Fault {
     headers: headers as Record<string, string> | undefined,
     body: f.body,
     ...(f.reset === true ? { reset: true } : {}),
+    ...(f.dropAnswer === true ? { dropAnswer: true } : {}),
   };
 }

@@ -124,7 +124,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     }
     const delayMs = (options.latencyMs ?? 0) + (fault?.delayMs ?? 0);
     if (delayMs > 0) await sleep(delayMs, undefined, { signal: stopping.signal });
-    if (!reply) {
+    if (!reply || fault?.dropAnswer) {
       listener.reset(req);
       return log(`${method} ${path} -> reset`);
     }
