@@ -35,7 +35,12 @@ beforeAll(async () => {
     secondAuthority: true,
     tenants: [
       { tenantId: BAD_SECRET, name: "bad-secret", clientSecret: "the-secret-entra-expects" },
-      { tenantId: SOVEREIGN, name: "sovereign", secondAuthority: true },
+      {
+        tenantId: SOVEREIGN,
+        name: "sovereign",
+        secondAuthority: true,
+        rateLimits: [{ limit: 5, windowMs: 60_000 }],
+      },
       { tenantId: NO_ROLES, name: "no-roles", roles: [] },
       { tenantId: OTHER_APP, name: "other-app", clientId: OTHER_APP },
     ],
@@ -152,29 +157,29 @@ describe("a simulator of many tenants", () => {
   });
 
   it("keeps each tenant's actions, budget and faults apart", async () => {
+    const second = sim.secondAuthorityHost as string;
     const healthy = await token(sim.authorityHost, HEALTHY);
-    const other = await token(sim.secondAuthorityHost as string, SOVEREIGN);
+    const other = await token(second, SOVEREIGN);
     const mine = sim.tenant("healthy")?.store.list()[0]?.id as string;
-    expect((await api(sim.secondAuthorityHost as string, `/api/machineactions/${mine}`, other)).status).toBe(
-      404,
-    );
+    expect((await api(second, `/api/machineactions/${mine}`, other)).status).toBe(404);
     // Three gets fit the healthy tenant's window; the fourth is refused, counted at arrival ...
     const statuses = [];
     for (let i = 0; i < 4; i++)
       statuses.push((await api(sim.url, `/api/machineactions/${mine}`, healthy)).status);
     expect(statuses).toEqual([200, 200, 200, 429]);
     expect(sim.tenant(HEALTHY)?.quota.used(HEALTHY, "get")).toBe(3);
-    // ... while the sovereign tenant's budget for the same endpoint is untouched.
+    // ... while the sovereign tenant spends its own budget, of its own size, for the same endpoint.
     const theirs = sim.tenant("sovereign")?.store.list()[0]?.id as string;
-    expect(
-      (await api(sim.secondAuthorityHost as string, `/api/machineactions/${theirs}`, other)).status,
-    ).toBe(200);
+    // Its 404 above was its first get; four more fit its window of five, the next does not.
+    const theirStatuses = [];
+    for (let i = 0; i < 5; i++)
+      theirStatuses.push((await api(second, `/api/machineactions/${theirs}`, other)).status);
+    expect(theirStatuses).toEqual([200, 200, 200, 200, 429]);
+    expect(sim.tenant(SOVEREIGN)?.quota.used(SOVEREIGN, "get")).toBe(5);
     // A fault scripted for one tenant leaves the others alone.
     sim.injectFault({ endpoint: "list", status: 503, tenant: "sovereign" });
     expect((await api(sim.url, "/api/machineactions?$top=1", healthy)).status).toBe(200);
-    expect((await api(sim.secondAuthorityHost as string, "/api/machineactions?$top=1", other)).status).toBe(
-      503,
-    );
+    expect((await api(second, "/api/machineactions?$top=1", other)).status).toBe(503);
   });
 
   it("refuses a token without the permission an endpoint needs with 403 Forbidden", async () => {
