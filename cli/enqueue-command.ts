@@ -44,11 +44,11 @@ export function enqueueCommand(env: NodeJS.ProcessEnv): Command {
         );
       await withProducer(config, async (producer) => {
         for (const e of await producer.enqueue(requests, { priority })) {
-          const status = e.added ? "added" : "already_queued";
+          const status = e.added ? "added" : e.promoted ? "promoted" : "already_queued";
           process.stdout.write(
             opts.json
               ? `${JSON.stringify({ ...e, status })}\n`
-              : `${e.jobId}\t${e.added ? "added" : "already queued"}\t${e.machineActionId}\n`,
+              : `${e.jobId}\t${status.replace("_", " ")}\t${e.machineActionId}\n`,
           );
         }
       });

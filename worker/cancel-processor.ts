@@ -24,6 +24,8 @@ import {
 import type { CallOptions } from "../shared/defender/defender-client.js";
 import { backoffMs, notFoundRecheckMs } from "../shared/defender/retry-policy.js";
 import type { CancelClaims } from "../shared/redis/cancel-claims.js";
+import { CAMPAIGN_BUDGET_DELAY } from "../shared/redis/queues.js";
+import { usesCampaignBudget } from "./budget-class.js";
 import type { JobState } from "./job-state.js";
 import { ours, sendCancel } from "./send-cancel.js";
 
@@ -46,6 +48,8 @@ export interface ProcessorInput {
   jobId: string;
   data: unknown;
   enqueuedAt: number;
+  /** The job's BullMQ priority as this run began (0 or absent: none); it decides the budget class. */
+  priority?: number;
   state: JobState;
 }
 
@@ -94,7 +98,7 @@ export async function processCancel(input: ProcessorInput, deps: ProcessorDeps):
     const message = `tenant ${tenantId} is not this worker's tenant (AZURE_TENANT_ID)`;
     return done(failedResult(input, attempts, { code: "unknown_tenant", message }, { ...job, tenantId }));
   }
-  const call: CallOptions = { campaign: job.campaignId !== undefined, signal: deps.signal };
+  const call: CallOptions = { campaign: usesCampaignBudget(job, input.priority), signal: deps.signal };
 
   try {
     for (let look = 1; ; look++) {
@@ -126,7 +130,7 @@ export async function processCancel(input: ProcessorInput, deps: ProcessorDeps):
       }
     }
   } catch (err) {
-    return decideOnError(err, input, { ...job, tenantId }, state, deps, now());
+    return decideOnError(err, input, { ...job, tenantId }, state, deps, now(), call.campaign === true);
   }
 }
 
@@ -137,11 +141,14 @@ async function decideOnError(
   state: JobState,
   deps: ProcessorDeps,
   now: number,
+  campaign: boolean,
 ): Promise<Decision> {
   const attempts = state.failures + 1;
   const fail = (code: ErrorCode) => done(failedResult(input, attempts, upstream(err, code), job));
   if (deps.signal?.aborted) return delay(deps, state, 1_000, "shutdown");
-  if (err instanceof BudgetWaitError) return delay(deps, state, err.waitMs, "budget");
+  // Recorded apart from other waits: an urgent enqueue that promotes the job may end this one at once.
+  if (err instanceof BudgetWaitError)
+    return delay(deps, state, err.waitMs, "budget", campaign ? CAMPAIGN_BUDGET_DELAY : "budget");
   if (err instanceof ThrottledError) {
     if (now + err.waitMs - (state.firstTriedAt ?? now) > deps.settings.throttleGiveUpMs)
       return fail("throttled");
@@ -173,8 +180,15 @@ async function decideOnError(
   return delay(deps, { ...state, failures: attempts }, backoffMs(attempts, deps.random), "transient");
 }
 
-async function delay(deps: ProcessorDeps, state: JobState, ms: number, reason: DelayReason) {
-  await deps.saveState(state);
+/** Saves the state with why the job waits (`recorded`, finer than the metrics' `reason`), then asks for the delay. */
+async function delay(
+  deps: ProcessorDeps,
+  state: JobState,
+  ms: number,
+  reason: DelayReason,
+  recorded: JobState["delayedFor"] = reason,
+) {
+  await deps.saveState({ ...state, delayedFor: recorded });
   return { kind: "delay", ms: Math.max(1, Math.round(ms)), reason } as const;
 }
 

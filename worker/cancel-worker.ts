@@ -73,7 +73,14 @@ export function createCancelWorker(deps: CancelWorkerDeps): Worker {
       // Decided before a crash: publish again (idempotent) rather than ask Defender again.
       if (state.result) return finish(job, state.result, started);
       const decision = await processCancel(
-        { jobId: String(job.id), data: job.data, enqueuedAt: job.timestamp, state },
+        // The priority as stored now (a promotion changes it), not as added: BullMQ may hand it over as a string.
+        {
+          jobId: String(job.id),
+          data: job.data,
+          enqueuedAt: job.timestamp,
+          priority: Number(job.priority) || 0,
+          state,
+        },
         { api: deps.api, settings, claims, signal, saveState: (s) => progress.save(job, token, { ...s }) },
       );
       if (decision.kind === "delay") {

@@ -1,4 +1,6 @@
 import type { CancelResult } from "../shared/contract/cancel-result.js";
+import type { CAMPAIGN_BUDGET_DELAY } from "../shared/redis/queues.js";
+import type { DelayReason } from "./cancel-processor.js";
 
 /**
  * What the worker remembers about a job between its runs, kept on the job itself (BullMQ's
@@ -19,6 +21,12 @@ export interface JobState {
    * taken back when Defender surely did not act on it (a 4xx, or it never left): see sendCancel.
    */
   cancelSentAt?: number;
+  /**
+   * Why the last run put the job back to wait, saved (fenced, like every progress write) before the
+   * job enters the delayed set; `campaign_budget` when it waited only for the campaign's share. An
+   * urgent enqueue that promotes the job ends that wait at once and keeps any other.
+   */
+  delayedFor?: DelayReason | typeof CAMPAIGN_BUDGET_DELAY;
   /** The decided result: a re-run after a crash republishes it instead of calling Defender again. */
   result?: CancelResult;
 }

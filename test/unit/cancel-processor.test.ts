@@ -11,6 +11,7 @@ import {
   TransientError,
   UnauthorizedError,
 } from "../../shared/core/errors.js";
+import { usesCampaignBudget } from "../../worker/budget-class.js";
 import {
   type ActionsApi,
   type Decision,
@@ -47,13 +48,17 @@ function scripted(gets: Step[], cancels: Step[] = []) {
   return { api, calls };
 }
 
-async function run(api: ActionsApi, opts: { data?: unknown; state?: JobState; now?: number } = {}) {
+async function run(
+  api: ActionsApi,
+  opts: { data?: unknown; state?: JobState; now?: number; priority?: number } = {},
+) {
   const saved: JobState[] = [];
   const decision = await processCancel(
     {
       jobId: "job-1",
       data: opts.data ?? { machineActionId: ID, comment: "stop" },
       enqueuedAt: 0,
+      priority: opts.priority,
       state: opts.state ?? { failures: 0 },
     },
     {
@@ -292,5 +297,45 @@ describe("processCancel", () => {
     });
     expect(code(foreign.decision)).toBe("unknown_tenant");
     expect(calls).toEqual([]);
+  });
+});
+
+describe("the budget class", () => {
+  it("is the campaign's only while a campaign job carries a priority", () => {
+    expect(usesCampaignBudget({ campaignId: "nov-29" }, 1000)).toBe(true);
+    // Promoted (priority removed): urgent, the whole budget, though still the campaign's job.
+    expect(usesCampaignBudget({ campaignId: "nov-29" }, 0)).toBe(false);
+    expect(usesCampaignBudget({ campaignId: "nov-29" }, undefined)).toBe(false);
+    // `enqueue --priority`: ordered later, but no campaign share.
+    expect(usesCampaignBudget({}, 5)).toBe(false);
+    expect(usesCampaignBudget({}, 0)).toBe(false);
+  });
+
+  it("follows the priority of the run into every call, and records a wait for campaign budget apart", async () => {
+    const campaignJob = { machineActionId: ID, comment: "bulk", campaignId: "nov-29" };
+    for (const [priority, campaign, delayedFor] of [
+      [1000, true, "campaign_budget"],
+      [0, false, "budget"],
+    ] as const) {
+      const classes: (boolean | undefined)[] = [];
+      const api: ActionsApi = {
+        getAction: async (_tenant, _id, options) => {
+          classes.push(options?.campaign);
+          throw new BudgetWaitError("budget of get spent", 700);
+        },
+        cancelAction: async () => action("Cancelled"),
+      };
+      const { decision, saved } = await run(api, { data: campaignJob, priority });
+      expect(classes).toEqual([campaign]);
+      expect(decision).toEqual({ kind: "delay", ms: 700, reason: "budget" });
+      expect(saved.at(-1)?.delayedFor).toBe(delayedFor);
+    }
+    // Any other wait is recorded as itself, replacing what an earlier run recorded.
+    const throttled = await run(scripted([new ThrottledError("429", 5_000)]).api, {
+      data: campaignJob,
+      priority: 1000,
+      state: { failures: 0, delayedFor: "campaign_budget" },
+    });
+    expect(throttled.saved.at(-1)?.delayedFor).toBe("throttled");
   });
 });
