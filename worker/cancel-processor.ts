@@ -23,64 +23,11 @@ import {
 } from "../shared/core/errors.js";
 import type { CallOptions } from "../shared/defender/defender-client.js";
 import { backoffMs, notFoundRecheckMs } from "../shared/defender/retry-policy.js";
-import type { CancelClaims } from "../shared/redis/cancel-claims.js";
 import { CAMPAIGN_BUDGET_DELAY } from "../shared/redis/queues.js";
 import { usesCampaignBudget } from "./budget-class.js";
-import type { JobState } from "./job-state.js";
+import type { DelayReason, JobState } from "./job-state.js";
+import type { Decision, ProcessorDeps, ProcessorInput } from "./processor-types.js";
 import { ours, sendCancel } from "./send-cancel.js";
-
-/** The Defender calls the rule needs. */
-export interface ActionsApi {
-  getAction(tenantId: string, id: string, options?: CallOptions): Promise<MachineAction>;
-  cancelAction(tenantId: string, id: string, comment: string, options?: CallOptions): Promise<MachineAction>;
-}
-
-export interface ProcessorSettings {
-  tenantId: string;
-  /** How long one cancel may be in flight (the HTTP timeout and a margin): no second one meanwhile. */
-  cancelClaimMs?: number;
-  maxAttempts: number;
-  throttleGiveUpMs: number;
-  notFoundGraceMs: number;
-}
-
-export interface ProcessorInput {
-  jobId: string;
-  data: unknown;
-  enqueuedAt: number;
-  /** The job's BullMQ priority as this run began (0 or absent: none); it decides the budget class. */
-  priority?: number;
-  state: JobState;
-}
-
-export interface ProcessorDeps {
-  api: ActionsApi;
-  settings: ProcessorSettings;
-  /** One cancel in flight per action across all workers; absent in unit tests of the rule alone. */
-  claims?: Pick<CancelClaims, "claim">;
-  /** Persists the state before the processor goes on (the cancel marker must be in Redis first). */
-  saveState(state: JobState): Promise<void>;
-  now?: () => number;
-  random?: () => number;
-  signal?: AbortSignal;
-}
-
-/** Why a job goes back to Redis to wait; metrics count each. */
-export const DELAY_REASONS = [
-  "budget",
-  "throttled",
-  "token",
-  "in_flight",
-  "not_found",
-  "transient",
-  "shutdown",
-] as const;
-export type DelayReason = (typeof DELAY_REASONS)[number];
-
-/** Either the job's one result, or "run me again in `ms`" (held in Redis, no worker slot). */
-export type Decision =
-  | { kind: "done"; result: CancelResult }
-  | { kind: "delay"; ms: number; reason: DelayReason };
 
 /** Check, skip, cancel: the rule. Publishing the result is the caller's step. */
 export async function processCancel(input: ProcessorInput, deps: ProcessorDeps): Promise<Decision> {

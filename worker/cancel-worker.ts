@@ -7,8 +7,9 @@ import { CancelClaims } from "../shared/redis/cancel-claims.js";
 import type { RedisConnection } from "../shared/redis/connection.js";
 import { FencedProgress } from "../shared/redis/fenced-progress.js";
 import { keyPrefix, retentionOptions } from "../shared/redis/queues.js";
-import { type ActionsApi, type DelayReason, processCancel } from "./cancel-processor.js";
-import { readState } from "./job-state.js";
+import { processCancel } from "./cancel-processor.js";
+import { type DelayReason, readState } from "./job-state.js";
+import type { ActionsApi } from "./processor-types.js";
 import type { ResultPublisher } from "./result-publisher.js";
 
 export interface CancelWorkerDeps {

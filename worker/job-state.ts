@@ -1,6 +1,17 @@
 import type { CancelResult } from "../shared/contract/cancel-result.js";
 import type { CAMPAIGN_BUDGET_DELAY } from "../shared/redis/queues.js";
-import type { DelayReason } from "./cancel-processor.js";
+
+/** Why a job goes back to Redis to wait; metrics count each. */
+export const DELAY_REASONS = [
+  "budget",
+  "throttled",
+  "token",
+  "in_flight",
+  "not_found",
+  "transient",
+  "shutdown",
+] as const;
+export type DelayReason = (typeof DELAY_REASONS)[number];
 
 /**
  * What the worker remembers about a job between its runs, kept on the job itself (BullMQ's

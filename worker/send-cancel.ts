@@ -8,8 +8,8 @@ import {
   UpstreamError,
 } from "../shared/core/errors.js";
 import type { CallOptions } from "../shared/defender/defender-client.js";
-import type { ProcessorDeps } from "./cancel-processor.js";
 import type { JobState } from "./job-state.js";
+import type { ProcessorDeps } from "./processor-types.js";
 
 /** A `Cancelled` action is this job's doing while a cancel of ours may have been accepted. */
 export function ours(action: MachineAction, state: JobState): boolean {

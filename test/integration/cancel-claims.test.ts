@@ -4,7 +4,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { MachineAction } from "../../shared/contract/cancel-result.js";
 import { OperationalError } from "../../shared/core/errors.js";
 import { CancelClaims } from "../../shared/redis/cancel-claims.js";
-import { type ActionsApi, type ProcessorDeps, processCancel } from "../../worker/cancel-processor.js";
+import { processCancel } from "../../worker/cancel-processor.js";
+import type { ActionsApi, ProcessorDeps } from "../../worker/processor-types.js";
 import { deleteKeys, REDIS_URL, uniquePrefix } from "../support/redis.js";
 
 const TENANT = "11111111-2222-3333-4444-555555555555";

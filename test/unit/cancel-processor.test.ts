@@ -12,13 +12,9 @@ import {
   UnauthorizedError,
 } from "../../shared/core/errors.js";
 import { usesCampaignBudget } from "../../worker/budget-class.js";
-import {
-  type ActionsApi,
-  type Decision,
-  type ProcessorSettings,
-  processCancel,
-} from "../../worker/cancel-processor.js";
+import { processCancel } from "../../worker/cancel-processor.js";
 import type { JobState } from "../../worker/job-state.js";
+import type { ActionsApi, Decision, ProcessorSettings } from "../../worker/processor-types.js";
 
 const TENANT = "11111111-2222-3333-4444-555555555555";
 const ID = "5382f7ea-7557-4ab7-9782-d50480024a4e";
