@@ -46,7 +46,12 @@ export const DEFAULTS = {
 } as const;
 
 /** Values never echoed in error messages: they may hold credentials. */
-const SECRET_KEYS = new Set(["AZURE_CLIENT_SECRET", "REDIS_URL", "DASHBOARD_PASSWORD"]);
+const SECRET_KEYS = new Set([
+  "AZURE_CLIENT_SECRET",
+  "AZURE_CLIENT_CERTIFICATE_PASSWORD",
+  "REDIS_URL",
+  "DASHBOARD_PASSWORD",
+]);
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z
@@ -109,6 +114,7 @@ const schema = z.object({
   AZURE_CLIENT_ID: guid.optional(),
   AZURE_CLIENT_SECRET: z.string().min(1).optional(),
   AZURE_CLIENT_CERTIFICATE_PATH: z.string().min(1).optional(),
+  AZURE_CLIENT_CERTIFICATE_PASSWORD: z.string().min(1).optional(),
   AZURE_AUTHORITY_HOST: httpsUrl(false),
   MDE_RATE_LIMITS: z
     .string()
@@ -154,6 +160,8 @@ export interface Config {
   clientId?: string;
   clientSecret?: string;
   clientCertificatePath?: string;
+  /** Passphrase of an encrypted private key in the certificate's PEM. */
+  clientCertificatePassword?: string;
   authorityHost: string;
   rateLimits: RateWindow[];
   campaignBudgetShare: number;
@@ -212,6 +220,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     clientId: e.AZURE_CLIENT_ID,
     clientSecret: e.AZURE_CLIENT_SECRET,
     clientCertificatePath: e.AZURE_CLIENT_CERTIFICATE_PATH,
+    clientCertificatePassword: e.AZURE_CLIENT_CERTIFICATE_PASSWORD,
     authorityHost: e.AZURE_AUTHORITY_HOST,
     rateLimits: e.MDE_RATE_LIMITS,
     campaignBudgetShare: e.CAMPAIGN_BUDGET_SHARE,
@@ -236,7 +245,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
 export interface WorkerCredentials {
   tenantId: string;
   clientId: string;
-  credential: { kind: "secret"; secret: string } | { kind: "certificate"; path: string };
+  credential: { kind: "secret"; secret: string } | { kind: "certificate"; path: string; password?: string };
 }
 
 export function requireWorkerCredentials(config: Config): WorkerCredentials {
@@ -256,6 +265,10 @@ export function requireWorkerCredentials(config: Config): WorkerCredentials {
     clientId: config.clientId as string,
     credential: config.clientSecret
       ? { kind: "secret", secret: config.clientSecret }
-      : { kind: "certificate", path: config.clientCertificatePath as string },
+      : {
+          kind: "certificate",
+          path: config.clientCertificatePath as string,
+          password: config.clientCertificatePassword,
+        },
   };
 }
