@@ -10,7 +10,7 @@ import type { CancelResult } from "../../shared/contract/cancel-result.js";
 import { createLogger } from "../../shared/core/logger.js";
 import { ensureClientCert, ensureServerCert } from "../../sim/certs.js";
 import { type Simulator, type SimulatorOptions, startSimulator } from "../../sim/server.js";
-import { type RunningWorker, startWorker } from "../../worker/run-worker.js";
+import { type RunningWorker, type StartWorkerOptions, startWorker } from "../../worker/run-worker.js";
 import { deleteKeys, REDIS_URL, uniquePrefix } from "./redis.js";
 import { waitFor } from "./wait.js";
 
@@ -30,7 +30,8 @@ export interface Harness {
   logs: string[];
   cancelQueue: Queue;
   resultsQueue: Queue;
-  startWorker(): Promise<RunningWorker>;
+  /** `overrides` replace options of startWorker, e.g. a shorter `credentialRetryMs`. */
+  startWorker(overrides?: Partial<StartWorkerOptions>): Promise<RunningWorker>;
   enqueue(requests: CancelRequest[], options?: { priority?: number }): ReturnType<typeof enqueueCancels>;
   /** Waits until `n` results were published, and returns them all. */
   results(n: number, timeoutMs?: number): Promise<CancelResult[]>;
