@@ -1,34 +1,17 @@
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline/promises";
 import { Command } from "commander";
-import {
-  type CampaignRequest,
-  cancellable,
-  clearStaleTickets,
-  DEFAULT_CAMPAIGN_PRIORITY,
-  DRY_RUN_LOOKUP,
-  lookupActions,
-  resolveFilter,
-  startCampaign,
-} from "../jobs/campaign.js";
-import { budgetJobsPerMs, waitForCampaign } from "../jobs/campaign-progress.js";
+import { DEFAULT_CAMPAIGN_PRIORITY } from "../jobs/campaign.js";
+import type { CampaignOrder } from "../jobs/campaign-order.js";
 import { describeProblems, parseIds } from "../jobs/ids-file.js";
-import {
-  type Config,
-  parseConfig,
-  readEnvironment,
-  requireWorkerCredentials,
-} from "../shared/config/config.js";
-import type { MachineAction } from "../shared/contract/cancel-result.js";
+import type { Producer } from "../jobs/producer.js";
+import { withProducer } from "../jobs/with-producer.js";
+import { type Config, parseConfig, readEnvironment } from "../shared/config/config.js";
 import { MAX_COMMENT_CHARS, MAX_PRIORITY } from "../shared/contract/limits.js";
 import { UsageError } from "../shared/core/errors.js";
-import { createLogger } from "../shared/core/logger.js";
-import { createDefenderSession, createLimiter } from "../shared/defender/defender-session.js";
-import { CampaignStore } from "../shared/redis/campaign-store.js";
-import { connectRedis } from "../shared/redis/connection.js";
-import { keyPrefix, openQueue } from "../shared/redis/queues.js";
 import { ProgressView, printDryRun, printSummary } from "./campaign-view.js";
 import { integerOption } from "./options.js";
+import { shutdownSignal, signalExitCode } from "./shutdown-signal.js";
 
 interface CampaignOptions {
   comment: string;
@@ -76,6 +59,30 @@ export function campaignCommand(env: NodeJS.ProcessEnv): Command {
 }
 
 async function runCampaign(config: Config, opts: CampaignOptions): Promise<void> {
+  const order = campaignOrder(config, opts);
+  const json = Boolean(opts.json);
+  const print = (text: string) => process.stdout.write(`${text}\n`);
+  await withProducer(config, async (producer) => {
+    if (opts.dryRun) {
+      const found = await producer.dryRun(order);
+      printDryRun(process.stdout, { ...found, json });
+      return;
+    }
+    const ask = "filter" in order.source && process.stdin.isTTY && !opts.yes;
+    const started = await producer.startCampaign(order, { confirm: ask ? confirm : undefined });
+    if (!started) print("Nothing was enqueued.");
+    else if (opts.wait) await waitAndReport(producer, started.campaignId, json);
+    else if (json) print(JSON.stringify(started));
+    else {
+      print(`Campaign ${started.campaignId}: ${started.added} job(s) enqueued.`);
+      if (started.alreadyQueued.length > 0)
+        print(`${started.alreadyQueued.length} action(s) already had a job in flight and were left to it.`);
+    }
+  });
+}
+
+/** The options as a campaign order: every argument checked (and an ids file read) before Redis is asked. */
+function campaignOrder(config: Config, opts: CampaignOptions): CampaignOrder {
   const sources = [opts.idsFile, opts.filter, opts.retryFailed].filter((s) => s !== undefined);
   if (sources.length !== 1)
     throw new UsageError("Give exactly one of --ids-file, --filter or --retry-failed.");
@@ -84,118 +91,38 @@ async function runCampaign(config: Config, opts: CampaignOptions): Promise<void>
     opts.priority === undefined ? undefined : integerOption("--priority", opts.priority, 1, MAX_PRIORITY);
   if (!config.tenantId)
     throw new UsageError("A campaign needs AZURE_TENANT_ID, the tenant its actions belong to.");
-  const tenantId = config.tenantId;
-  const print = (text: string) => process.stdout.write(`${text}\n`);
-
-  const redis = await connectRedis(config.redisUrl, { blocking: false, queuePrefix: config.queuePrefix });
-  const store = new CampaignStore(redis, keyPrefix(config), config.resultRetentionMs);
-  const queue = openQueue(config.cancelQueue, redis, config);
-  try {
-    let ids: string[];
-    let source: string;
-    let preview: MachineAction[] | undefined;
-    if (opts.idsFile !== undefined) {
-      const parsed = parseIds(readIdsFile(opts.idsFile));
-      if (parsed.problems.length > 0)
-        throw new UsageError(
-          `${opts.idsFile} has lines that are not machine action GUIDs: ${describeProblems(parsed.problems)}. Nothing was enqueued.`,
-        );
-      ids = parsed.ids;
-      source = `ids-file ${opts.idsFile === "-" ? "(stdin)" : opts.idsFile}`;
-    } else if (opts.filter !== undefined) {
-      const session = createDefenderSession(
-        config,
-        requireWorkerCredentials(config),
-        redis,
-        createLogger("silent"),
-      );
-      preview = await resolveFilter(session.client, tenantId, opts.filter, { max });
-      ids = cancellable(preview);
-      source = `filter ${opts.filter}`;
-    } else {
-      const campaignId = opts.retryFailed as string;
-      if (!(await store.get(campaignId))) throw new UsageError(`No campaign ${campaignId} is kept in Redis.`);
-      ids = await store.failedActions(campaignId);
-      opts.name = campaignId;
-      source = `retry-failed ${campaignId}`;
-    }
-
-    if (opts.dryRun) {
-      let looked = preview;
-      let lookedUp = ids.length;
-      if (!looked && config.clientId && (config.clientSecret || config.clientCertificatePath)) {
-        const session = createDefenderSession(
-          config,
-          requireWorkerCredentials(config),
-          redis,
-          createLogger("silent"),
-        );
-        lookedUp = Math.min(ids.length, DRY_RUN_LOOKUP);
-        looked = await lookupActions(session.client, tenantId, ids.slice(0, DRY_RUN_LOOKUP));
-      }
-      printDryRun(process.stdout, { source, ids, looked, lookedUp, json: Boolean(opts.json) });
-      return;
-    }
-    if (opts.filter !== undefined && process.stdin.isTTY && !opts.yes && !(await confirm(ids.length))) {
-      print("Nothing was enqueued.");
-      return;
-    }
-
-    const request: CampaignRequest = {
-      ids,
-      comment: opts.comment,
-      tenantId,
-      campaignId: opts.name,
-      replay: opts.retryFailed !== undefined,
-      source,
-      priority,
-      resultRetentionMs: config.resultRetentionMs,
-    };
-    await clearStaleTickets(queue, createLimiter(config, redis), tenantId);
-    const started = await startCampaign(queue, store, request);
-    if (!opts.wait) {
-      if (opts.json) print(JSON.stringify(started));
-      else {
-        print(`Campaign ${started.campaignId}: ${started.added} job(s) enqueued.`);
-        if (started.alreadyQueued.length > 0)
-          print(`${started.alreadyQueued.length} action(s) already had a job in flight and were left to it.`);
-      }
-      return;
-    }
-    await waitAndReport(store, config, started.campaignId, Boolean(opts.json));
-  } finally {
-    await queue.close();
-    redis.disconnect();
-  }
+  const base = { tenantId: config.tenantId, comment: opts.comment, campaignId: opts.name, priority };
+  if (opts.filter !== undefined) return { ...base, source: { filter: opts.filter, max } };
+  if (opts.retryFailed !== undefined) return { ...base, source: { retryFailed: opts.retryFailed } };
+  const path = opts.idsFile as string;
+  const text = readIdsFile(path);
+  const parsed = parseIds(text);
+  if (parsed.problems.length > 0)
+    throw new UsageError(
+      `${path} has lines that are not machine action GUIDs: ${describeProblems(parsed.problems)}. Nothing was enqueued.`,
+    );
+  return { ...base, source: { ids: parsed.ids, label: `ids-file ${path === "-" ? "(stdin)" : path}` } };
 }
 
-async function waitAndReport(
-  store: CampaignStore,
-  config: Config,
-  campaignId: string,
-  json: boolean,
-): Promise<void> {
+async function waitAndReport(producer: Producer, campaignId: string, json: boolean): Promise<void> {
   const view = new ProgressView(process.stderr, Boolean(process.stderr.isTTY) && !json);
-  const stop = new AbortController();
-  const onSigint = () => stop.abort();
-  process.once("SIGINT", onSigint);
+  const shutdown = shutdownSignal();
   try {
-    const record = await waitForCampaign(store, campaignId, {
-      budgetPerMs: budgetJobsPerMs(config.rateLimits, config.campaignBudgetShare),
-      signal: stop.signal,
+    const record = await producer.waitForCampaign(campaignId, {
+      signal: shutdown.signal,
       onSample: (sample) => view.update(sample),
     });
     view.stop();
     if (!record) {
       process.stderr.write(`Stopped waiting; campaign ${campaignId} goes on (mde-cancel status shows it).\n`);
-      process.exitCode = 130;
+      process.exitCode = signalExitCode(shutdown.signal.reason);
       return;
     }
-    const failedIds = record.counts.failed > 0 ? await store.failedActions(campaignId) : [];
+    const failedIds = record.counts.failed > 0 ? await producer.failedActions(campaignId) : [];
     printSummary(process.stdout, record, failedIds, json);
     process.exitCode = record.counts.failed > 0 ? 1 : 0;
   } finally {
-    process.off("SIGINT", onSigint);
+    shutdown.release();
   }
 }
 

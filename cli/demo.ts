@@ -1,14 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { startCampaign } from "../jobs/campaign.js";
-import { budgetJobsPerMs, waitForCampaign } from "../jobs/campaign-progress.js";
+import { Producer } from "../jobs/producer.js";
 import { parseConfig } from "../shared/config/config.js";
 import { OperationalError } from "../shared/core/errors.js";
 import { sleep } from "../shared/core/sleep.js";
-import { CampaignStore } from "../shared/redis/campaign-store.js";
-import { connectRedis, type RedisConnection } from "../shared/redis/connection.js";
-import { keyPrefix, openQueue } from "../shared/redis/queues.js";
+import { connectRedis } from "../shared/redis/connection.js";
 import { ensureServerCert } from "../sim/certs.js";
 import { type Simulator, startSimulator } from "../sim/server.js";
 import { ProgressView, printSummary } from "./campaign-view.js";
@@ -39,7 +36,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const tls = ensureServerCert(certDir);
   let sim: Simulator | undefined;
   const workers: ChildProcess[] = [];
-  let redis: RedisConnection | undefined;
+  let producer: Producer | undefined;
   try {
     sim = await startSimulator({
       tls: { key: readFileSync(tls.keyPath), cert: readFileSync(tls.certPath) },
@@ -78,22 +75,16 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       `Workers: ${options.workers} processes, ${config.workerConcurrency} jobs each, one shared budget in Redis`,
     );
 
-    redis = await connectRedis(config.redisUrl);
-    const store = new CampaignStore(redis, keyPrefix(config), config.resultRetentionMs);
-    const queue = openQueue(config.cancelQueue, redis, config);
-    const started = await startCampaign(queue, store, {
-      ids,
-      comment: "mde-cancel demo",
+    producer = await Producer.open(config);
+    const started = await producer.startCampaign({
       tenantId: TENANT,
-      source: "demo",
-      resultRetentionMs: config.resultRetentionMs,
+      source: { ids, label: "demo" },
+      comment: "mde-cancel demo",
     });
-    await queue.close();
     say(`Campaign ${started.campaignId}: ${started.added} actions enqueued\n`);
 
     const view = new ProgressView(options.out, Boolean((options.out as NodeJS.WriteStream).isTTY));
-    const record = await waitForCampaign(store, started.campaignId, {
-      budgetPerMs: budgetJobsPerMs(config.rateLimits, config.campaignBudgetShare),
+    const record = await producer.waitForCampaign(started.campaignId, {
       intervalMs: 250,
       onSample: (s) => view.update(s),
     });
@@ -120,7 +111,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
         (w) => new Promise((resolve) => (w.exitCode !== null ? resolve(0) : w.once("exit", resolve))),
       ),
     );
-    redis?.disconnect();
+    await producer?.close();
     await sim?.close();
     redisServer.stop();
   }

@@ -1,11 +1,9 @@
 import { Command } from "commander";
-import { enqueueCancels } from "../jobs/enqueue.js";
+import { withProducer } from "../jobs/with-producer.js";
 import { parseConfig, readEnvironment } from "../shared/config/config.js";
 import { isGuid } from "../shared/contract/guid.js";
 import { commentProblem, MAX_COMMENT_CHARS, MAX_PRIORITY, validPriority } from "../shared/contract/limits.js";
 import { UsageError } from "../shared/core/errors.js";
-import { connectRedis } from "../shared/redis/connection.js";
-import { openQueue } from "../shared/redis/queues.js";
 
 export function enqueueCommand(env: NodeJS.ProcessEnv): Command {
   return new Command("enqueue")
@@ -44,18 +42,8 @@ export function enqueueCommand(env: NodeJS.ProcessEnv): Command {
         throw new UsageError(
           `Nothing was enqueued: ${badIds.map((id) => JSON.stringify(id)).join(", ")} ${badIds.length === 1 ? "is not a" : "are not"} machine action GUID${badIds.length === 1 ? "" : "s"}.`,
         );
-      const connection = await connectRedis(config.redisUrl, {
-        blocking: false,
-        queuePrefix: config.queuePrefix,
-      });
-      const queue = openQueue(config.cancelQueue, connection, config);
-      try {
-        const enqueued = await enqueueCancels(queue, requests, {
-          defaultTenantId: config.tenantId,
-          priority,
-          resultRetentionMs: config.resultRetentionMs,
-        });
-        for (const e of enqueued) {
+      await withProducer(config, async (producer) => {
+        for (const e of await producer.enqueue(requests, { priority })) {
           const status = e.added ? "added" : "already_queued";
           process.stdout.write(
             opts.json
@@ -63,9 +51,6 @@ export function enqueueCommand(env: NodeJS.ProcessEnv): Command {
               : `${e.jobId}\t${e.added ? "added" : "already queued"}\t${e.machineActionId}\n`,
           );
         }
-      } finally {
-        await queue.close();
-        connection.disconnect();
-      }
+      });
     });
 }

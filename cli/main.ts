@@ -26,7 +26,7 @@ const commands = [
   demoCommand(env),
 ];
 for (const command of commands) {
-  // Commander exits 1 on a usage error; the contract says 2, so every command throws instead.
+  // Commander exits 1 on a usage error; usage errors exit 2 (README, Configuration), so every command throws instead.
   program.addCommand(command.exitOverride().showHelpAfterError("(run mde-cancel --help for usage)"));
 }
 

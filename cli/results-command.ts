@@ -1,9 +1,8 @@
 import { Command } from "commander";
-import { followResults, readResults } from "../jobs/results-reader.js";
+import { withProducer } from "../jobs/with-producer.js";
 import { parseConfig, readEnvironment } from "../shared/config/config.js";
 import type { CancelResult } from "../shared/contract/cancel-result.js";
-import { connectRedis } from "../shared/redis/connection.js";
-import { openQueue } from "../shared/redis/queues.js";
+import { shutdownSignal } from "./shutdown-signal.js";
 
 export function resultsCommand(env: NodeJS.ProcessEnv): Command {
   return new Command("results")
@@ -13,22 +12,19 @@ export function resultsCommand(env: NodeJS.ProcessEnv): Command {
     .option("--json", "print JSON Lines")
     .action(async (opts: { follow?: boolean; campaign?: string; json?: boolean }) => {
       const config = parseConfig(readEnvironment(env, process.cwd()));
-      const redis = await connectRedis(config.redisUrl, { blocking: false, queuePrefix: config.queuePrefix });
-      const queue = openQueue(config.cancelQueue, redis, config);
       const print = (r: CancelResult) =>
         process.stdout.write(`${opts.json ? JSON.stringify(r) : formatResult(r)}\n`);
-      try {
-        for (const result of await readResults(queue, { campaignId: opts.campaign })) print(result);
-        if (opts.follow) {
-          const stop = new AbortController();
-          process.once("SIGINT", () => stop.abort());
-          process.once("SIGTERM", () => stop.abort());
-          await followResults(queue, print, { campaignId: opts.campaign, signal: stop.signal });
+      const campaignId = opts.campaign;
+      await withProducer(config, async (producer) => {
+        for (const result of await producer.results({ campaignId })) print(result);
+        if (!opts.follow) return;
+        const shutdown = shutdownSignal();
+        try {
+          await producer.followResults(print, { campaignId, signal: shutdown.signal });
+        } finally {
+          shutdown.release();
         }
-      } finally {
-        await queue.close();
-        redis.disconnect();
-      }
+      });
     });
 }
 

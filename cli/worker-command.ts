@@ -1,25 +1,38 @@
 import { Command } from "commander";
-import { parseConfig, readEnvironment, requireWorkerCredentials } from "../shared/config/config.js";
-import { createLogger } from "../shared/core/logger.js";
-import { startWorker } from "../worker/run-worker.js";
+import { parseConfig, readEnvironment } from "../shared/config/config.js";
+import { requireWorkerCredentials } from "../shared/config/credentials.js";
+import { errorMessage } from "../shared/core/errors.js";
+import { createLogger, type Logger } from "../shared/core/logger.js";
+import { type RunningWorker, startWorker } from "../worker/run-worker.js";
+import { shutdownSignal } from "./shutdown-signal.js";
 
 export function workerCommand(env: NodeJS.ProcessEnv): Command {
   return new Command("worker")
     .description("Run a worker until SIGINT or SIGTERM; then finish or put back the jobs in hand.")
     .action(async () => {
-      const config = parseConfig(readEnvironment(env, process.cwd()));
-      const credentials = requireWorkerCredentials(config);
-      const logger = createLogger(config.logLevel);
-      const running = await startWorker({ config, credentials, logger });
-      await new Promise<void>((resolve) => {
-        const onSignal = (signal: string) => {
-          logger.info({ signal }, "signal received");
-          running.stop().then(resolve, resolve);
-        };
-        process.once("SIGINT", onSignal);
-        process.once("SIGTERM", onSignal);
-      });
-      // Kept-alive sockets and msal's timers would hold the process open after a clean stop.
-      process.exit(0);
+      // Before the first await: a signal while the worker starts is kept, and stops it once it runs.
+      const shutdown = shutdownSignal();
+      try {
+        const config = parseConfig(readEnvironment(env, process.cwd()));
+        const credentials = requireWorkerCredentials(config);
+        const logger = createLogger(config.logLevel);
+        const running = await startWorker({ config, credentials, logger });
+        logger.info({ signal: await shutdown.received }, "signal received");
+        // Kept-alive sockets and msal's timers would hold the process open after a stop.
+        process.exit(await stopWorker(running, logger));
+      } finally {
+        shutdown.release();
+      }
     });
+}
+
+/** Stops the worker; the exit code says whether it stopped cleanly (0) or not (1, logged). */
+export async function stopWorker(running: Pick<RunningWorker, "stop">, logger: Logger): Promise<number> {
+  try {
+    await running.stop();
+    return 0;
+  } catch (err) {
+    logger.error({ err: errorMessage(err) }, "worker did not stop cleanly");
+    return 1;
+  }
 }

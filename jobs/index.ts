@@ -1,4 +1,7 @@
-/** The library other services import: enqueue cancels, run campaigns, read and subscribe to results. */
+/**
+ * The library other services import: a Producer to enqueue cancels, run campaigns and read results
+ * (what the CLI uses), the building blocks under it, and the results subscriber.
+ */
 
 export { type Config, parseConfig, readEnvironment } from "../shared/config/config.js";
 export { type CancelJob, type CancelRequest, parseCancelJob } from "../shared/contract/cancel-job.js";
@@ -12,8 +15,12 @@ export { type CampaignRecord, CampaignStore } from "../shared/redis/campaign-sto
 export { connectRedis } from "../shared/redis/connection.js";
 export { keyPrefix, openQueue } from "../shared/redis/queues.js";
 export { type CampaignRequest, type CampaignStart, startCampaign } from "./campaign.js";
-export { waitForCampaign } from "./campaign-progress.js";
+export type { CampaignOrder, CampaignSource, ConfirmCampaign, DryRun } from "./campaign-order.js";
+export { type ProgressSample, waitForCampaign } from "./campaign-progress.js";
 export { type Enqueued, type EnqueueOptions, enqueueCancels } from "./enqueue.js";
 export { parseIds } from "./ids-file.js";
-export { followResults, readResults } from "./results-reader.js";
+export { Producer, type ProducerOptions } from "./producer.js";
+export type { BudgetStatus, ProducerStatus } from "./producer-status.js";
+export { followResults, type ReadOptions, readResults } from "./results-reader.js";
 export { type SubscribeOptions, type Subscription, subscribeResults } from "./subscriber.js";
+export { withProducer } from "./with-producer.js";

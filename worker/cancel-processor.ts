@@ -12,6 +12,7 @@ import {
 import {
   BadRequestError,
   BudgetWaitError,
+  ConnectionDroppedError,
   errorMessage,
   ForbiddenError,
   NotFoundError,
@@ -24,6 +25,7 @@ import type { CallOptions } from "../shared/defender/defender-client.js";
 import { backoffMs, notFoundRecheckMs } from "../shared/defender/retry-policy.js";
 import type { CancelClaims } from "../shared/redis/cancel-claims.js";
 import type { JobState } from "./job-state.js";
+import { ours, sendCancel } from "./send-cancel.js";
 
 /** The Defender calls the rule needs. */
 export interface ActionsApi {
@@ -95,40 +97,33 @@ export async function processCancel(input: ProcessorInput, deps: ProcessorDeps):
   const call: CallOptions = { campaign: job.campaignId !== undefined, signal: deps.signal };
 
   try {
-    const action = await deps.api.getAction(tenantId, job.machineActionId, call);
-    if (isTerminal(action.status)) {
-      const ours = action.status === "Cancelled" && state.cancelSentAt !== undefined && !state.cancelRefused;
-      return finish(ours ? "cancelled" : "already_terminal", action);
-    }
-    const claim = await deps.claims?.claim(
-      tenantId,
-      job.machineActionId,
-      deps.settings.cancelClaimMs ?? 60_000,
-    );
-    // Another run's cancel for this action is still on the wire: wait for it, then look again.
-    if (claim && "heldMs" in claim) return delay(deps, state, claim.heldMs + 250, "in_flight");
-    state.cancelSentAt = now();
-    state.cancelRefused = false;
-    await deps.saveState(state);
-    try {
-      return finish(
-        "cancelled",
-        await deps.api.cancelAction(tenantId, job.machineActionId, job.comment, call),
+    for (let look = 1; ; look++) {
+      const action = await deps.api.getAction(tenantId, job.machineActionId, call);
+      if (isTerminal(action.status))
+        return finish(ours(action, state) ? "cancelled" : "already_terminal", action);
+      const claim = await deps.claims?.claim(
+        tenantId,
+        job.machineActionId,
+        deps.settings.cancelClaimMs ?? 60_000,
       );
-    } catch (err) {
-      const refused =
-        err instanceof BadRequestError || (err instanceof ForbiddenError && err.disallowedOperation);
-      if (!refused) throw err;
-      // The action may have finished between our check and our cancel: look again before blaming the request.
-      state.cancelSentAt = undefined;
-      state.cancelRefused = true;
-      await deps.saveState(state);
-      const again = await deps.api.getAction(tenantId, job.machineActionId, call);
-      if (isTerminal(again.status)) return finish("already_terminal", again);
-      const code = err instanceof ForbiddenError ? "forbidden" : "bad_request";
-      return done(failedResult(input, attempts, upstream(err, code), { ...job, tenantId }, again));
-    } finally {
-      if (claim && "release" in claim) await claim.release().catch(() => undefined);
+      // Another run's cancel for this action is still on the wire: wait for it, then look again.
+      if (claim && "heldMs" in claim) return delay(deps, state, claim.heldMs + 250, "in_flight");
+      try {
+        const sent = await sendCancel({ ...job, tenantId }, state, deps, call);
+        if (sent.kind === "answered") return finish("cancelled", sent.action);
+        // Refused: the action may have finished between our check and our cancel; look before blaming the request.
+        const again = await deps.api.getAction(tenantId, job.machineActionId, call);
+        if (isTerminal(again.status))
+          return finish(ours(again, state) ? "cancelled" : "already_terminal", again);
+        const code = sent.refusal instanceof ForbiddenError ? "forbidden" : "bad_request";
+        return done(failedResult(input, attempts, upstream(sent.refusal, code), { ...job, tenantId }, again));
+      } catch (err) {
+        // The answer was lost, maybe not the cancel: look at the action before sending another (once per run).
+        if (err instanceof ConnectionDroppedError && look === 1) continue;
+        throw err;
+      } finally {
+        if (claim && "release" in claim) await claim.release().catch(() => undefined);
+      }
     }
   } catch (err) {
     return decideOnError(err, input, { ...job, tenantId }, state, deps, now());

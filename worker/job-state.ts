@@ -14,10 +14,11 @@ export interface JobState {
   /** First 404: NOT_FOUND_GRACE_MS counts from here. */
   notFoundSince?: number;
   notFoundChecks?: number;
-  /** Written before the cancel leaves, so a re-run after a crash knows a `Cancelled` action is ours. */
+  /**
+   * Written before the cancel leaves, so a re-run after a crash knows a `Cancelled` action is ours;
+   * taken back when Defender surely did not act on it (a 4xx, or it never left): see sendCancel.
+   */
   cancelSentAt?: number;
-  /** The cancel was refused (400/403): a later `Cancelled` is somebody else's doing. */
-  cancelRefused?: boolean;
   /** The decided result: a re-run after a crash republishes it instead of calling Defender again. */
   result?: CancelResult;
 }

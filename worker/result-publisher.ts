@@ -1,4 +1,5 @@
 import type { Queue } from "bullmq";
+import pRetry from "p-retry";
 import type { Config } from "../shared/config/config.js";
 import type { CancelResult } from "../shared/contract/cancel-result.js";
 import { CampaignStore } from "../shared/redis/campaign-store.js";
@@ -11,6 +12,9 @@ import {
   retentionOptions,
 } from "../shared/redis/queues.js";
 
+/** Four more tries, 0.5 s, 1 s, 2 s and 4 s apart: a failover or a full Redis gets 7.5 s to pass. */
+const PUBLISH_RETRY = { retries: 4, minTimeout: 500, factor: 2, maxTimeout: 4_000 };
+
 /**
  * Publishes each result everywhere it is read from: a `result` job on every RESULTS_QUEUE, and the
  * campaign's record when the job belongs to one. The result job's id is the cancel job's and the
@@ -19,6 +23,7 @@ import {
 export class ResultPublisher {
   private readonly queues: Queue[];
   private readonly campaigns: CampaignStore;
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
     connection: RedisConnection,
@@ -31,7 +36,19 @@ export class ResultPublisher {
     this.campaigns = new CampaignStore(connection, keyPrefix(config), config.resultRetentionMs);
   }
 
-  async publish(result: CancelResult): Promise<void> {
+  /**
+   * Publishes `result`, trying again with backoff when Redis refuses (out of memory, a failover
+   * under way): a job's result is its last word. `close()` waits for every publish in flight.
+   */
+  publish(result: CancelResult): Promise<void> {
+    const publishing = pRetry(() => this.publishOnce(result), PUBLISH_RETRY);
+    this.inFlight.add(publishing);
+    const forget = () => this.inFlight.delete(publishing);
+    publishing.then(forget, forget);
+    return publishing;
+  }
+
+  private async publishOnce(result: CancelResult): Promise<void> {
     const options = {
       jobId: resultJobId(result.jobId),
       // A subscriber whose handler throws gets the result again, backing off for about an hour in all.
@@ -45,7 +62,9 @@ export class ResultPublisher {
     ]);
   }
 
+  /** Waits for the publishes in flight (each ends, published or given up), then closes the queues. */
   async close(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
     await Promise.all(this.queues.map((queue) => queue.close()));
   }
 }

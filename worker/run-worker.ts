@@ -1,5 +1,6 @@
 import type { Worker } from "bullmq";
-import type { Config, WorkerCredentials } from "../shared/config/config.js";
+import type { Config } from "../shared/config/config.js";
+import type { WorkerCredentials } from "../shared/config/credentials.js";
 import { errorMessage, OperationalError } from "../shared/core/errors.js";
 import type { Logger } from "../shared/core/logger.js";
 import { CredentialHealth } from "../shared/defender/credential-health.js";

@@ -1,186 +1,144 @@
+/**
+ * Environment -> typed `Config`. The only module that reads settings; everything else receives a
+ * `Config`. Each setting is written once, in `SETTINGS`: its `Config` field with the documentation
+ * an editor shows on hover, its variable, its default and the kind of value it holds. Adding a
+ * setting is adding one entry (and its line in README's table and `.env.example`, which a test checks).
+ */
+
 import { existsSync, readFileSync } from "node:fs";
 import { parseEnv } from "node:util";
-import { z } from "zod";
-import { GUID_PATTERN } from "../contract/guid.js";
+import type { z } from "zod";
 import { UsageError } from "../core/errors.js";
-import { isLoopbackHost } from "../core/loopback.js";
-import { parseDuration, parseRateLimits, type RateWindow } from "./durations.js";
+import * as kind from "./value-schemas.js";
+
+/** How one setting is read. */
+interface Setting {
+  /** The environment variable (or `.env` line) holding it. */
+  env: string;
+  /** Used when the variable is unset or empty, written as the environment would; without one the field is optional. */
+  default?: string;
+  /** From the variable's text to the field's value; its messages name what is wrong. */
+  schema: z.ZodType<unknown, string>;
+  /** Never echoed in error messages: the value may hold credentials. */
+  secret?: true;
+  /** An empty value is a value, not "unset". */
+  keepEmpty?: true;
+}
+
+/** Every setting, keyed by its `Config` field; the comment on an entry is that field's documentation. */
+export const SETTINGS = {
+  /** Redis holding the queues (`redis://` or `rediss://`); a Redis Cluster node is detected at connect. */
+  redisUrl: { env: "REDIS_URL", default: "redis://127.0.0.1:6379", schema: kind.redisUrl, secret: true },
+  /** BullMQ key prefix; a `{hash-tag}` such as `{mde}` keeps every key of a queue in one Redis Cluster slot. */
+  queuePrefix: { env: "QUEUE_PREFIX", default: "bull", schema: kind.keyPrefix },
+  /** Queue of cancel jobs. */
+  cancelQueue: { env: "CANCEL_QUEUE", default: "mde-cancel", schema: kind.queueName },
+  /**
+   * Completion queues, each sent every result: one per subscribing service, since consumers of one
+   * queue compete. Comma-separated; an empty value publishes none.
+   */
+  resultsQueues: {
+    env: "RESULTS_QUEUE",
+    default: "mde-cancel-results",
+    schema: kind.queueNames,
+    keepEmpty: true,
+  },
+  /** Finished jobs, results and campaign records stay this long, then BullMQ removes them. */
+  resultRetentionMs: { env: "RESULT_RETENTION", default: "7d", schema: kind.retention },
+  /** Defender API root, without trailing slash; https only, http for loopback hosts (the simulator). */
+  apiBaseUrl: {
+    env: "MDE_API_BASE_URL",
+    default: "https://api.securitycenter.microsoft.com",
+    schema: kind.httpsUrl(true),
+  },
+  /** OAuth scope of the client-credentials request. */
+  tokenScope: {
+    env: "MDE_TOKEN_SCOPE",
+    default: "https://api.securitycenter.microsoft.com/.default",
+    schema: kind.nonEmpty,
+  },
+  /**
+   * JSON file of the tenants this deployment serves (tenant-schema.ts has its shape); read by
+   * loadTenants in tenants.ts. Without it, the one tenant of `tenantId`.
+   */
+  tenantsFile: { env: "MDE_TENANTS_FILE", schema: kind.nonEmpty },
+  /**
+   * Entra tenant (lower-case GUID). Without a tenants file, the only tenant a job may name, and a
+   * worker requires it; with one, the default tenant when the file names none.
+   */
+  tenantId: { env: "AZURE_TENANT_ID", schema: kind.guid },
+  /** App registration (lower-case GUID). A worker requires it, unless every tenant of the file names its own. */
+  clientId: { env: "AZURE_CLIENT_ID", schema: kind.guid },
+  /** Client secret; a worker requires this or `clientCertificatePath`, not both. */
+  clientSecret: { env: "AZURE_CLIENT_SECRET", schema: kind.nonEmpty, secret: true },
+  /** PEM holding the certificate and its private key, instead of a secret. */
+  clientCertificatePath: { env: "AZURE_CLIENT_CERTIFICATE_PATH", schema: kind.nonEmpty },
+  /** Passphrase of an encrypted private key in that PEM, as @azure/identity takes it. */
+  clientCertificatePassword: {
+    env: "AZURE_CLIENT_CERTIFICATE_PASSWORD",
+    schema: kind.nonEmpty,
+    secret: true,
+  },
+  /** Entra authority, https only (`https://login.microsoftonline.us` for GCC High and DoD). */
+  authorityHost: {
+    env: "AZURE_AUTHORITY_HOST",
+    default: "https://login.microsoftonline.com",
+    schema: kind.httpsUrl(false),
+  },
+  /** Budget of each Defender endpoint per tenant and app, shared by all workers: Microsoft's documented one. */
+  rateLimits: { env: "MDE_RATE_LIMITS", default: "100/1m,1500/1h", schema: kind.rateLimits },
+  /** Share of every window campaigns may use, so urgent cancels always find budget. */
+  campaignBudgetShare: { env: "CAMPAIGN_BUDGET_SHARE", default: "0.8", schema: kind.share },
+  /** Jobs one worker process handles at once. */
+  workerConcurrency: { env: "WORKER_CONCURRENCY", default: "10", schema: kind.int(1, 1000) },
+  /** Attempts for transient failures (5xx, network, timeout) before the outcome is `failed`/`upstream`. */
+  maxAttempts: { env: "MAX_ATTEMPTS", default: "6", schema: kind.int(1, 100) },
+  /**
+   * A job still answered 429 this long after its first try fails `throttled`; also bounds waiting
+   * for an unreachable Entra ID. A day: a throttling storm longer than that is an incident, not a blip.
+   */
+  throttleGiveUpMs: { env: "THROTTLE_GIVE_UP_MS", default: "86400000", schema: kind.int(1) },
+  /** On SIGTERM, how long in-flight jobs may finish before they are put back. */
+  shutdownTimeoutMs: { env: "SHUTDOWN_TIMEOUT_MS", default: "30000", schema: kind.int(0) },
+  /** Timeout of one Defender or Entra ID request. */
+  httpTimeoutMs: { env: "HTTP_TIMEOUT_MS", default: "30000", schema: kind.int(1) },
+  /** How long a 404 is re-checked before `not_found`: Defender can 404 a fresh action for a few seconds. */
+  notFoundGraceMs: { env: "NOT_FOUND_GRACE_MS", default: "30000", schema: kind.int(0) },
+  /** Port of the worker's /metrics, /healthz and /readyz; 0 turns them off. */
+  metricsPort: { env: "METRICS_PORT", default: "9464", schema: kind.int(0, 65535) },
+  /** Address they listen on: Prometheus scrapes from another host, so every interface by default. */
+  metricsHost: { env: "METRICS_HOST", default: "0.0.0.0", schema: kind.nonEmpty },
+  /** Port of the read-only queue dashboard at /admin/queues; unset (or 0): no dashboard. */
+  dashboardPort: { env: "DASHBOARD_PORT", schema: kind.optionalPort },
+  /**
+   * The dashboard's address. It can show job data, so only this host by default; any non-loopback
+   * address requires `dashboardUser` and `dashboardPassword`.
+   */
+  dashboardHost: { env: "DASHBOARD_HOST", default: "127.0.0.1", schema: kind.nonEmpty },
+  /** Basic-auth user of the dashboard; with `dashboardPassword`, required on loopback too. */
+  dashboardUser: { env: "DASHBOARD_USER", schema: kind.nonEmpty },
+  /** Basic-auth password of the dashboard. */
+  dashboardPassword: { env: "DASHBOARD_PASSWORD", schema: kind.nonEmpty, secret: true },
+  /** Job lock a worker renews; a crashed worker's jobs are taken over about this long after. */
+  workerLockMs: { env: "WORKER_LOCK_MS", default: "30000", schema: kind.int(1000) },
+  /** pino level; JSON lines on stdout. `debug` adds one line per HTTP exchange and stack traces. */
+  logLevel: { env: "LOG_LEVEL", default: "info", schema: kind.logLevel },
+} satisfies Record<string, Setting>;
+
+type Settings = typeof SETTINGS;
+type Value<K extends keyof Settings> = z.output<Settings[K]["schema"]>;
+type Defaulted<K extends keyof Settings> = Settings[K] extends { default: string } ? K : never;
 
 /**
- * Every setting of the contract, with its default. This is the only module that reads the
- * environment; everything else receives the typed `Config`.
+ * The settings, typed. Fields with a default are always present; the others are optional. Each
+ * field's documentation is on its entry in `SETTINGS` (an editor shows it on hover).
  */
-export const DEFAULTS = {
-  /** Redis holding the queues. */
-  REDIS_URL: "redis://127.0.0.1:6379",
-  /** BullMQ key prefix; a `{hash-tag}` keeps every key of a queue in one Redis Cluster slot. */
-  QUEUE_PREFIX: "bull",
-  CANCEL_QUEUE: "mde-cancel",
-  /** Comma-separated: one queue per subscribing service, since consumers of one queue compete. */
-  RESULTS_QUEUE: "mde-cancel-results",
-  /** Finished jobs and results stay this long, then BullMQ removes them. */
-  RESULT_RETENTION: "7d",
-  MDE_API_BASE_URL: "https://api.securitycenter.microsoft.com",
-  MDE_TOKEN_SCOPE: "https://api.securitycenter.microsoft.com/.default",
-  AZURE_AUTHORITY_HOST: "https://login.microsoftonline.com",
-  /** Microsoft's documented budget of each endpoint, per tenant and app. */
-  MDE_RATE_LIMITS: "100/1m,1500/1h",
-  /** Campaigns use at most this share of every window, so urgent cancels always find budget. */
-  CAMPAIGN_BUDGET_SHARE: "0.8",
-  WORKER_CONCURRENCY: "10",
-  MAX_ATTEMPTS: "6",
-  /** A day: a throttling storm longer than that is an incident, not a blip. */
-  THROTTLE_GIVE_UP_MS: "86400000",
-  SHUTDOWN_TIMEOUT_MS: "30000",
-  HTTP_TIMEOUT_MS: "30000",
-  /** Defender can 404 a freshly created action for a few seconds. */
-  NOT_FOUND_GRACE_MS: "30000",
-  METRICS_PORT: "9464",
-  /** Prometheus scrapes from another host, so every interface by default. */
-  METRICS_HOST: "0.0.0.0",
-  /** The dashboard can show job data, so only this host by default; basic auth is required elsewhere. */
-  DASHBOARD_HOST: "127.0.0.1",
-  /** A worker renews its job locks; a crashed worker's jobs are taken over about this long after. */
-  WORKER_LOCK_MS: "30000",
-  LOG_LEVEL: "info",
-} as const;
-
-/** Values never echoed in error messages: they may hold credentials. */
-const SECRET_KEYS = new Set([
-  "AZURE_CLIENT_SECRET",
-  "AZURE_CLIENT_CERTIFICATE_PASSWORD",
-  "REDIS_URL",
-  "DASHBOARD_PASSWORD",
-]);
-
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
-  z
-    .string()
-    .regex(/^\d+$/, "must be a whole number")
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
-
-const httpsUrl = (allowLoopbackHttp: boolean) =>
-  z.string().transform((text, ctx) => {
-    let url: URL;
-    try {
-      url = new URL(text);
-    } catch {
-      ctx.addIssue({ code: "custom", message: "must be an absolute URL" });
-      return z.NEVER;
-    }
-    const loopbackHttp = allowLoopbackHttp && url.protocol === "http:" && isLoopbackHost(url.hostname);
-    if (url.protocol !== "https:" && !loopbackHttp) {
-      ctx.addIssue({
-        code: "custom",
-        message: allowLoopbackHttp
-          ? "must be https:// (http:// only for loopback hosts)"
-          : "must be https://",
-      });
-      return z.NEVER;
-    }
-    return url.origin + url.pathname.replace(/\/+$/, "");
-  });
-
-const guid = z
-  .string()
-  .regex(GUID_PATTERN, "must be a GUID")
-  .transform((s) => s.toLowerCase());
-
-const schema = z.object({
-  REDIS_URL: z
-    .string()
-    .refine((s) => /^rediss?:\/\/./.test(s), "must start with redis:// or rediss://")
-    .refine((s) => URL.canParse(s), "is not a valid URL"),
-  QUEUE_PREFIX: z.string().regex(/^[^:\s]+$/, "must be non-empty, without ':' or spaces"),
-  CANCEL_QUEUE: z.string().regex(/^[^:\s,]+$/, "must be non-empty, without ':', ',' or spaces"),
-  RESULTS_QUEUE: z
-    .string()
-    .transform((s) =>
-      s
-        .split(",")
-        .map((q) => q.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.string().regex(/^[^:\s]+$/, "names queues without ':' or spaces"))),
-  RESULT_RETENTION: z
-    .string()
-    .transform(
-      (s, ctx) => parseDuration(s, ["s", "m", "h", "d"]) ?? invalid(ctx, "must be <int><s|m|h|d>, e.g. 7d"),
-    ),
-  MDE_API_BASE_URL: httpsUrl(true),
-  MDE_TOKEN_SCOPE: z.string().min(1, "must not be empty"),
-  AZURE_TENANT_ID: guid.optional(),
-  AZURE_CLIENT_ID: guid.optional(),
-  AZURE_CLIENT_SECRET: z.string().min(1).optional(),
-  AZURE_CLIENT_CERTIFICATE_PATH: z.string().min(1).optional(),
-  AZURE_CLIENT_CERTIFICATE_PASSWORD: z.string().min(1).optional(),
-  AZURE_AUTHORITY_HOST: httpsUrl(false),
-  MDE_RATE_LIMITS: z
-    .string()
-    .transform(
-      (s, ctx): RateWindow[] =>
-        parseRateLimits(s) ?? invalid(ctx, "must be comma-separated N/<int><ms|s|m|h>, e.g. 100/1m,1500/1h"),
-    ),
-  CAMPAIGN_BUDGET_SHARE: z
-    .string()
-    .regex(/^(0(\.\d+)?|1(\.0+)?)$/, "must be a number in (0, 1]")
-    .transform(Number)
-    .pipe(z.number().gt(0, "must be greater than 0").max(1)),
-  WORKER_CONCURRENCY: int(1, 1000),
-  MAX_ATTEMPTS: int(1, 100),
-  THROTTLE_GIVE_UP_MS: int(1),
-  SHUTDOWN_TIMEOUT_MS: int(0),
-  HTTP_TIMEOUT_MS: int(1),
-  NOT_FOUND_GRACE_MS: int(0),
-  METRICS_PORT: int(0, 65535),
-  METRICS_HOST: z.string().min(1, "must not be empty"),
-  DASHBOARD_PORT: int(0, 65535).optional(),
-  DASHBOARD_HOST: z.string().min(1, "must not be empty"),
-  DASHBOARD_USER: z.string().min(1).optional(),
-  DASHBOARD_PASSWORD: z.string().min(1).optional(),
-  WORKER_LOCK_MS: int(1000),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
-});
-
-function invalid(ctx: z.RefinementCtx, message: string): never {
-  ctx.addIssue({ code: "custom", message });
-  return z.NEVER as never;
-}
-
-export interface Config {
-  redisUrl: string;
-  queuePrefix: string;
-  cancelQueue: string;
-  resultsQueues: string[];
-  resultRetentionMs: number;
-  apiBaseUrl: string;
-  tokenScope: string;
-  tenantId?: string;
-  clientId?: string;
-  clientSecret?: string;
-  clientCertificatePath?: string;
-  /** Passphrase of an encrypted private key in the certificate's PEM. */
-  clientCertificatePassword?: string;
-  authorityHost: string;
-  rateLimits: RateWindow[];
-  campaignBudgetShare: number;
-  workerConcurrency: number;
-  maxAttempts: number;
-  throttleGiveUpMs: number;
-  shutdownTimeoutMs: number;
-  httpTimeoutMs: number;
-  notFoundGraceMs: number;
-  metricsPort: number;
-  metricsHost: string;
-  /** Unset (or 0): no dashboard. */
-  dashboardPort?: number;
-  dashboardHost: string;
-  dashboardUser?: string;
-  dashboardPassword?: string;
-  workerLockMs: number;
-  logLevel: z.infer<typeof schema>["LOG_LEVEL"];
-}
+export type Config = Flat<
+  { [K in keyof Settings as Defaulted<K>]: Value<K> } & {
+    [K in keyof Settings as Exclude<K, Defaulted<K>>]?: Value<K>;
+  }
+>;
+type Flat<T> = { [K in keyof T]: T[K] };
 
 /** Reads `.env` from `cwd` (when present) under the real environment, which wins. */
 export function readEnvironment(env: NodeJS.ProcessEnv, cwd: string): Record<string, string | undefined> {
@@ -189,86 +147,24 @@ export function readEnvironment(env: NodeJS.ProcessEnv, cwd: string): Record<str
   return { ...fromFile, ...env };
 }
 
-/** Parses the settings; throws a UsageError naming every missing or malformed variable. */
+/** Parses the settings; throws a UsageError naming every malformed variable. */
 export function parseConfig(env: Record<string, string | undefined>): Config {
-  const input: Record<string, string | undefined> = {};
-  for (const key of Object.keys(schema.shape)) {
-    const value = env[key];
-    // An empty value means "unset", as shells and .env files write it; RESULTS_QUEUE= means "publish none".
-    const unset = value === undefined || (value.trim() === "" && key !== "RESULTS_QUEUE");
-    input[key] = unset ? DEFAULTS[key as keyof typeof DEFAULTS] : value;
+  const config: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [field, setting] of Object.entries(SETTINGS) as [string, Setting][]) {
+    const given = env[setting.env];
+    // An empty value means "unset", as shells and .env files write it.
+    const unset = given === undefined || (given.trim() === "" && !setting.keepEmpty);
+    const value = unset ? setting.default : given;
+    if (value === undefined) continue;
+    const parsed = setting.schema.safeParse(value);
+    if (parsed.success) {
+      config[field] = parsed.data;
+      continue;
+    }
+    const shown = setting.secret ? "" : `=${JSON.stringify(value)}`;
+    for (const issue of parsed.error.issues) problems.push(`${setting.env}${shown} ${issue.message}`);
   }
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const key = String(issue.path[0]);
-      const shown = SECRET_KEYS.has(key) ? "" : `=${JSON.stringify(input[key])}`;
-      return `${key}${shown} ${issue.message}`;
-    });
-    throw new UsageError(`Invalid configuration: ${problems.join("; ")}.`);
-  }
-  const e = parsed.data;
-  return {
-    redisUrl: e.REDIS_URL,
-    queuePrefix: e.QUEUE_PREFIX,
-    cancelQueue: e.CANCEL_QUEUE,
-    resultsQueues: e.RESULTS_QUEUE,
-    resultRetentionMs: e.RESULT_RETENTION,
-    apiBaseUrl: e.MDE_API_BASE_URL,
-    tokenScope: e.MDE_TOKEN_SCOPE,
-    tenantId: e.AZURE_TENANT_ID,
-    clientId: e.AZURE_CLIENT_ID,
-    clientSecret: e.AZURE_CLIENT_SECRET,
-    clientCertificatePath: e.AZURE_CLIENT_CERTIFICATE_PATH,
-    clientCertificatePassword: e.AZURE_CLIENT_CERTIFICATE_PASSWORD,
-    authorityHost: e.AZURE_AUTHORITY_HOST,
-    rateLimits: e.MDE_RATE_LIMITS,
-    campaignBudgetShare: e.CAMPAIGN_BUDGET_SHARE,
-    workerConcurrency: e.WORKER_CONCURRENCY,
-    maxAttempts: e.MAX_ATTEMPTS,
-    throttleGiveUpMs: e.THROTTLE_GIVE_UP_MS,
-    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
-    httpTimeoutMs: e.HTTP_TIMEOUT_MS,
-    notFoundGraceMs: e.NOT_FOUND_GRACE_MS,
-    metricsPort: e.METRICS_PORT,
-    metricsHost: e.METRICS_HOST,
-    dashboardPort: e.DASHBOARD_PORT || undefined,
-    dashboardHost: e.DASHBOARD_HOST,
-    dashboardUser: e.DASHBOARD_USER,
-    dashboardPassword: e.DASHBOARD_PASSWORD,
-    workerLockMs: e.WORKER_LOCK_MS,
-    logLevel: e.LOG_LEVEL,
-  };
-}
-
-/** What a worker needs beyond the common settings: a tenant, an app and one credential. */
-export interface WorkerCredentials {
-  tenantId: string;
-  clientId: string;
-  credential: { kind: "secret"; secret: string } | { kind: "certificate"; path: string; password?: string };
-}
-
-export function requireWorkerCredentials(config: Config): WorkerCredentials {
-  const missing = [
-    config.tenantId ? undefined : "AZURE_TENANT_ID",
-    config.clientId ? undefined : "AZURE_CLIENT_ID",
-    config.clientSecret || config.clientCertificatePath
-      ? undefined
-      : "AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH",
-  ].filter(Boolean);
-  if (missing.length > 0)
-    throw new UsageError(`A worker needs ${missing.join(", ")}; set it in the environment or .env.`);
-  if (config.clientSecret && config.clientCertificatePath)
-    throw new UsageError("Set either AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH, not both.");
-  return {
-    tenantId: config.tenantId as string,
-    clientId: config.clientId as string,
-    credential: config.clientSecret
-      ? { kind: "secret", secret: config.clientSecret }
-      : {
-          kind: "certificate",
-          path: config.clientCertificatePath as string,
-          password: config.clientCertificatePassword,
-        },
-  };
+  if (problems.length > 0) throw new UsageError(`Invalid configuration: ${problems.join("; ")}.`);
+  return config as Config;
 }

@@ -1,10 +1,12 @@
+/** The one logger: pino JSON lines on stdout, with secrets redacted. */
+
 import { type DestinationStream, type Logger, pino } from "pino";
 
 export type { Logger };
 
 /**
- * JSON lines on stdout. Redaction is the last line of defence: modules log ids, never tokens,
- * secrets or the action's free text, but a careless `err` or `headers` field is censored anyway.
+ * Redaction is the last line of defence: modules log ids, never tokens, secrets or the action's
+ * free text, but a careless `err` or `headers` field is censored anyway.
  */
 export const REDACT_PATHS = [
   "token",

@@ -1,3 +1,8 @@
+/**
+ * The Defender room's HTTP client: the only code that builds Defender URLs and sends requests
+ * (GET, list, cancel), and that turns every status into data or one typed error.
+ */
+
 import https from "node:https";
 import axios, { type AxiosInstance, type AxiosResponse, isAxiosError } from "axios";
 import pRetry, { AbortError } from "p-retry";
@@ -6,6 +11,7 @@ import { isGuid } from "../contract/guid.js";
 import {
   BadRequestError,
   BudgetWaitError,
+  ConnectionDroppedError,
   ForbiddenError,
   NotFoundError,
   ThrottledError,
@@ -149,7 +155,11 @@ export class DefenderClient {
     }
   }
 
-  /** One request, with an immediate retry when a kept-alive connection was dropped under it. */
+  /**
+   * One request. A GET whose kept-alive connection dropped under it goes again at once; a POST
+   * does not, since it may have reached Defender (a second cancel would get a 400): the caller
+   * gets a ConnectionDroppedError and looks at the state first.
+   */
   private exchange(
     tenantId: string,
     endpoint: Endpoint,
@@ -193,7 +203,7 @@ export class DefenderClient {
         } catch (err) {
           this.options.onResponse?.(endpoint, "error");
           if (options.signal?.aborted) throw new AbortError(err as Error);
-          if (isDroppedConnection(err)) throw err;
+          if (isDroppedConnection(err) && method === "GET") throw err;
           throw new AbortError(transportError(err, endpoint));
         }
       },
@@ -266,7 +276,6 @@ function isDroppedConnection(err: unknown): boolean {
 
 function transportError(err: unknown, endpoint: Endpoint): TransientError {
   const code = isAxiosError(err) ? err.code : undefined;
-  return new TransientError(
-    `${endpoint} request failed: ${code ?? (err as Error)?.message ?? "network error"}`,
-  );
+  const message = `${endpoint} request failed: ${code ?? (err as Error)?.message ?? "network error"}`;
+  return isDroppedConnection(err) ? new ConnectionDroppedError(message) : new TransientError(message);
 }

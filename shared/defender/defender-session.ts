@@ -1,4 +1,7 @@
-import type { Config, WorkerCredentials } from "../config/config.js";
+/** A Defender client wired from a `Config`: its token provider and the Redis limiter every process shares. */
+
+import type { Config } from "../config/config.js";
+import type { WorkerCredentials } from "../config/credentials.js";
 import type { Logger } from "../core/logger.js";
 import type { RedisConnection } from "../redis/connection.js";
 import { keyPrefix } from "../redis/queues.js";

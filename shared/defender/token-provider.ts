@@ -1,7 +1,9 @@
+/** Entra ID access tokens for the Defender API; the only user of msal-node in the product. */
+
 import { setMaxListeners } from "node:events";
 import { AuthError, ConfidentialClientApplication, type Configuration, ServerError } from "@azure/msal-node";
 import pRetry, { AbortError } from "p-retry";
-import type { WorkerCredentials } from "../config/config.js";
+import type { WorkerCredentials } from "../config/credentials.js";
 import { errorMessage, TokenUnavailableError, UnauthorizedError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
 import { untilAborted } from "../core/until-aborted.js";

@@ -1,3 +1,5 @@
+/** Campaign records in Redis: the totals and each action's latest outcome, kept true by Lua scripts. */
+
 import type { CancelResult, Outcome } from "../contract/cancel-result.js";
 import { OUTCOMES } from "../contract/cancel-result.js";
 import type { RedisConnection } from "./connection.js";

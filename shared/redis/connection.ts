@@ -1,3 +1,5 @@
+/** Opening Redis: a single node or a Cluster, with the timeouts and retry behaviour every process uses. */
+
 import { Cluster, Redis } from "ioredis";
 import { errorMessage, OperationalError, UsageError } from "../core/errors.js";
 import { withTimeout } from "../core/with-timeout.js";
@@ -5,7 +7,7 @@ import { withTimeout } from "../core/with-timeout.js";
 /** A single Redis or a Redis Cluster; every caller types its connection with this. */
 export type RedisConnection = Redis | Cluster;
 
-/** How long any command may wait for Redis before it gives up (the contract says 10 s). */
+/** How long any command may wait for Redis before it gives up (README: every command gives up within 10 s). */
 export const REDIS_CONNECT_TIMEOUT_MS = 10_000;
 
 /** The URL without its password, for messages. */

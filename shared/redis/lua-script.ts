@@ -1,3 +1,5 @@
+/** How every Lua script outside BullMQ is run; the scripts themselves live beside their stores in this room. */
+
 import type { RedisConnection } from "./connection.js";
 
 /** Runs a Lua script with KEYS first, then ARGV, as ioredis's defineCommand lays them out. */

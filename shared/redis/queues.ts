@@ -1,9 +1,12 @@
+/**
+ * The only module that knows queue names, job names and job-id rules, and how long finished jobs
+ * stay (`retentionOptions`, one rule for producers and workers).
+ */
+
 import { randomUUID } from "node:crypto";
 import { type KeepJobs, Queue } from "bullmq";
 import type { Config } from "../config/config.js";
 import type { RedisConnection } from "./connection.js";
-
-/** The only module that knows queue names, job names and job-id rules. */
 
 export const CANCEL_JOB_NAME = "cancel";
 export const RESULT_JOB_NAME = "result";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ActionStatus } from "../../sim/machine-action.js";
-import { runCli } from "../support/cli.js";
+import { collect, runCli, startCli } from "../support/cli.js";
 import { type Harness, newActionId, startHarness } from "../support/harness.js";
 import { waitFor } from "../support/wait.js";
 
@@ -137,6 +137,26 @@ describe("mde-cancel campaign --ids-file", () => {
     expect(JSON.parse(status.stdout).campaigns).toEqual([
       expect.objectContaining({ id: "big", total: 20_000, done: 0 }),
     ]);
+  });
+
+  it("stops waiting on SIGTERM with exit 143, leaving the campaign to run on", async () => {
+    h = await startHarness();
+    const file = idsFile(add(2));
+    const child = startCli(
+      ["campaign", "--comment", "x", "--ids-file", file, "--name", "w", "--wait"],
+      h.env,
+    );
+    const exited = collect(child);
+    let stderr = "";
+    child.stderr?.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    await waitFor("the first progress line", () => stderr.includes("progress 0/2"));
+    child.kill("SIGTERM");
+    const run = await exited;
+    expect(run.code).toBe(143);
+    expect(run.stderr).toContain("Stopped waiting; campaign w goes on");
+    expect(await h.cancelQueue.getJobCounts("prioritized")).toEqual({ prioritized: 2 });
   });
 
   it("leaves an action already queued elsewhere to its job, outside the campaign", async () => {

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { collect, runCli, startCli } from "../support/cli.js";
 import { type Harness, SECRET, startHarness } from "../support/harness.js";
+import { startRedisGate } from "../support/redis-gate.js";
 import { waitFor } from "../support/wait.js";
 
 let h: Harness | undefined;
@@ -129,6 +130,25 @@ describe("mde-cancel worker", () => {
     await harness.startWorker();
     const [result] = await harness.results(1);
     expect(result?.outcome).toBe("cancelled");
+  });
+
+  it("keeps a SIGTERM that comes while it starts, and stops cleanly once it runs", async () => {
+    h = await startHarness();
+    const gate = await startRedisGate();
+    try {
+      const child = startCli(["worker"], { ...h.env, REDIS_URL: gate.url });
+      const exited = collect(child);
+      // Redis has not answered yet: the worker is inside its first await.
+      await waitFor("the worker to reach Redis", () => gate.held() > 0);
+      child.kill("SIGTERM");
+      gate.open();
+      const run = await exited;
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/"signal":"SIGTERM".*"signal received"/);
+      expect(run.stdout).toContain("worker stopped");
+    } finally {
+      await gate.close();
+    }
   });
 
   it("shares the budget: three worker processes never make Defender answer 429", async () => {

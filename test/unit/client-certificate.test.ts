@@ -4,7 +4,8 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { parseConfig, requireWorkerCredentials } from "../../shared/config/config.js";
+import { parseConfig } from "../../shared/config/config.js";
+import { requireWorkerCredentials } from "../../shared/config/credentials.js";
 import { UsageError } from "../../shared/core/errors.js";
 import { createLogger } from "../../shared/core/logger.js";
 import { loadClientCertificate } from "../../shared/defender/client-certificate.js";
@@ -121,5 +122,16 @@ describe("the token provider checks its certificate when it is built, not on the
         AZURE_CLIENT_CERTIFICATE_PASSWORD: PASSWORD,
       }),
     ).not.toThrow();
+  });
+
+  it("keeps AZURE_CLIENT_CERTIFICATE_PASSWORD out of the credentials when they are logged or serialized", () => {
+    const config = parseConfig({
+      ...base,
+      AZURE_CLIENT_CERTIFICATE_PATH: certBundle(dir, "encrypted", { password: PASSWORD }),
+      AZURE_CLIENT_CERTIFICATE_PASSWORD: PASSWORD,
+    });
+    const credentials = requireWorkerCredentials(config);
+    expect(credentials.credential).toMatchObject({ kind: "certificate", password: PASSWORD });
+    expect(JSON.stringify(credentials)).not.toContain(PASSWORD);
   });
 });

@@ -1,5 +1,7 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { parseConfig, requireWorkerCredentials } from "../../shared/config/config.js";
+import { parseConfig, SETTINGS } from "../../shared/config/config.js";
+import { requireWorkerCredentials } from "../../shared/config/credentials.js";
 import { UsageError } from "../../shared/core/errors.js";
 
 const TENANT = "11111111-2222-3333-4444-555555555555";
@@ -39,8 +41,14 @@ describe("parseConfig", () => {
       httpTimeoutMs: 30_000,
       notFoundGraceMs: 30_000,
       metricsPort: 9464,
+      metricsHost: "0.0.0.0",
+      dashboardHost: "127.0.0.1",
+      workerLockMs: 30_000,
       logLevel: "info",
     });
+    expect(c.dashboardPort).toBeUndefined();
+    expect(parseConfig({ DASHBOARD_PORT: "0" }).dashboardPort).toBeUndefined();
+    expect(parseConfig({ DASHBOARD_PORT: "3000" }).dashboardPort).toBe(3000);
   });
 
   it("reads lists, GUIDs in any case and an empty RESULTS_QUEUE", () => {
@@ -108,5 +116,35 @@ describe("requireWorkerCredentials", () => {
         parseConfig({ ...base, AZURE_CLIENT_SECRET: "s", AZURE_CLIENT_CERTIFICATE_PATH: "/x" }),
       ),
     ).toThrow(/not both/);
+  });
+});
+
+describe("the documentation of the settings", () => {
+  const settings = Object.values(SETTINGS).map((s) => ({
+    env: s.env,
+    default: "default" in s ? s.default : "",
+  }));
+  const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+  const table = readme.slice(
+    readme.indexOf("## Configuration"),
+    readme.indexOf("\n## ", readme.indexOf("## Configuration") + 1),
+  );
+  const example = readFileSync(new URL("../../.env.example", import.meta.url), "utf8");
+
+  it("lists every setting with its default in README's configuration table, and nothing else", () => {
+    const rows = new Map(
+      [...table.matchAll(/^\| `([A-Z_]+)` +\| ([^|]*)\|/gm)].map((m) => [m[1], (m[2] ?? "").trim()]),
+    );
+    expect([...rows.keys()].sort()).toEqual(settings.map((s) => s.env).sort());
+    for (const s of settings)
+      expect(rows.get(s.env), s.env).toSatisfy((cell: string) =>
+        s.default ? cell === `\`${s.default}\`` : !cell.startsWith("`"),
+      );
+  });
+
+  it("shows every setting with its default in .env.example, and nothing else", () => {
+    const lines = new Map([...example.matchAll(/^(?:# )?([A-Z_]+)=(.*)$/gm)].map((m) => [m[1], m[2]]));
+    expect([...lines.keys()].sort()).toEqual(settings.map((s) => s.env).sort());
+    for (const s of settings) expect(lines.get(s.env), s.env).toBe(s.default);
   });
 });

@@ -1,0 +1,197 @@
+import type { Queue } from "bullmq";
+import type { Config } from "../shared/config/config.js";
+import { requireWorkerCredentials } from "../shared/config/credentials.js";
+import type { CancelRequest } from "../shared/contract/cancel-job.js";
+import type { CancelResult } from "../shared/contract/cancel-result.js";
+import { createLogger, type Logger } from "../shared/core/logger.js";
+import type { DefenderClient } from "../shared/defender/defender-client.js";
+import { createDefenderSession, createLimiter } from "../shared/defender/defender-session.js";
+import { type CampaignRecord, CampaignStore } from "../shared/redis/campaign-store.js";
+import { connectRedis, type RedisConnection } from "../shared/redis/connection.js";
+import { keyPrefix, openQueue } from "../shared/redis/queues.js";
+import type { RateLimiter } from "../shared/redis/rate-limiter.js";
+import {
+  type CampaignStart,
+  clearStaleTickets,
+  DRY_RUN_LOOKUP,
+  lookupActions,
+  startCampaign,
+} from "./campaign.js";
+import {
+  type CampaignOrder,
+  type ConfirmCampaign,
+  type DryRun,
+  type ResolvedSource,
+  resolveSource,
+} from "./campaign-order.js";
+import { budgetJobsPerMs, type ProgressSample, waitForCampaign } from "./campaign-progress.js";
+import { type Enqueued, type EnqueueOptions, enqueueCancels } from "./enqueue.js";
+import { type ProducerStatus, readStatus } from "./producer-status.js";
+import { followResults, type ReadOptions, readResults } from "./results-reader.js";
+
+export interface ProducerOptions {
+  /** Where the Defender session of filters and dry-run lookups logs; default silent (a command prints its own lines). */
+  logger?: Logger;
+}
+
+/**
+ * The producer side, opened once from a Config: every front door (the CLI, the HTTP intake, a
+ * service using the library) enqueues, runs campaigns and reads results through it. It owns one
+ * non-blocking Redis connection and what is built on it; Defender is reached only for filters and
+ * dry-run lookups, through a session created on first use.
+ */
+export class Producer {
+  private readonly queue: Queue;
+  private readonly store: CampaignStore;
+  private readonly limiter: RateLimiter;
+  private defender: DefenderClient | undefined;
+
+  private constructor(
+    readonly config: Config,
+    private readonly redis: RedisConnection,
+    private readonly logger: Logger,
+  ) {
+    this.queue = this.openQueue(config.cancelQueue);
+    this.store = new CampaignStore(redis, keyPrefix(config), config.resultRetentionMs);
+    this.limiter = createLimiter(config, redis);
+  }
+
+  /** Connects to Redis, or fails with an OperationalError naming it. */
+  static async open(config: Config, options: ProducerOptions = {}): Promise<Producer> {
+    const redis = await connectRedis(config.redisUrl, { blocking: false, queuePrefix: config.queuePrefix });
+    return new Producer(config, redis, options.logger ?? createLogger("silent"));
+  }
+
+  /** All or nothing (see enqueueCancels); requests without a tenant take `defaultTenantId`, else AZURE_TENANT_ID. */
+  enqueue(
+    requests: readonly CancelRequest[],
+    options: Omit<EnqueueOptions, "resultRetentionMs"> = {},
+  ): Promise<Enqueued[]> {
+    return enqueueCancels(this.queue, requests, {
+      defaultTenantId: options.defaultTenantId ?? this.config.tenantId,
+      priority: options.priority,
+      resultRetentionMs: this.config.resultRetentionMs,
+    });
+  }
+
+  /**
+   * Resolves the source, then records the campaign and adds its jobs. With `confirm`, a count the
+   * caller declines enqueues nothing and returns undefined.
+   */
+  startCampaign(order: CampaignOrder): Promise<CampaignStart>;
+  startCampaign(
+    order: CampaignOrder,
+    options: { confirm?: ConfirmCampaign },
+  ): Promise<CampaignStart | undefined>;
+  async startCampaign(
+    order: CampaignOrder,
+    options: { confirm?: ConfirmCampaign } = {},
+  ): Promise<CampaignStart | undefined> {
+    const { ids, source, replayOf } = await this.resolve(order);
+    if (options.confirm && !(await options.confirm(ids.length))) return undefined;
+    await clearStaleTickets(this.queue, this.limiter, order.tenantId);
+    return startCampaign(this.queue, this.store, {
+      ids,
+      source,
+      comment: order.comment,
+      tenantId: order.tenantId,
+      campaignId: replayOf ?? order.campaignId,
+      replay: replayOf !== undefined,
+      priority: order.priority,
+      requestedBy: order.requestedBy,
+      resultRetentionMs: this.config.resultRetentionMs,
+    });
+  }
+
+  // abortCampaign(campaignId): issue 12 (hole 7) adds it here, beside startCampaign.
+
+  /** Resolves the source and, with credentials, looks up the current state of the first ids. */
+  async dryRun(order: Pick<CampaignOrder, "tenantId" | "source">): Promise<DryRun> {
+    const { ids, source, listed } = await this.resolve(order);
+    if (listed || !this.hasCredentials()) return { source, ids, looked: listed, lookedUp: ids.length };
+    const looked = await lookupActions(this.client(), order.tenantId, ids.slice(0, DRY_RUN_LOOKUP));
+    return { source, ids, looked, lookedUp: Math.min(ids.length, DRY_RUN_LOOKUP) };
+  }
+
+  /** The campaign's record, while RESULT_RETENTION keeps it. */
+  campaign(campaignId: string): Promise<CampaignRecord | undefined> {
+    return this.store.get(campaignId);
+  }
+
+  /** The actions of the campaign whose latest outcome is failed. */
+  failedActions(campaignId: string): Promise<string[]> {
+    return this.store.failedActions(campaignId);
+  }
+
+  /** Polls until every action of the campaign has its outcome; undefined once `signal` aborts (the campaign runs on). */
+  waitForCampaign(
+    campaignId: string,
+    options: { signal?: AbortSignal; intervalMs?: number; onSample?: (sample: ProgressSample) => void } = {},
+  ): Promise<CampaignRecord | undefined> {
+    const { rateLimits, campaignBudgetShare } = this.config;
+    return waitForCampaign(this.store, campaignId, {
+      ...options,
+      budgetPerMs: budgetJobsPerMs(rateLimits, campaignBudgetShare),
+    });
+  }
+
+  /** The results kept on finished jobs, oldest first; no results queue is consumed. */
+  results(options: ReadOptions = {}): Promise<CancelResult[]> {
+    return readResults(this.queue, options);
+  }
+
+  /** Hands each new result to `onResult` as jobs finish, until `signal` aborts. */
+  followResults(
+    onResult: (result: CancelResult) => void,
+    options: { campaignId?: string; intervalMs?: number; signal?: AbortSignal } = {},
+  ): Promise<void> {
+    return followResults(this.queue, onResult, options);
+  }
+
+  /** Job counts per queue, the budget left per endpoint of AZURE_TENANT_ID, and campaigns in progress. */
+  async status(): Promise<ProducerStatus> {
+    const resultsQueues = this.config.resultsQueues.map((name) => this.openQueue(name));
+    try {
+      const tenants = this.config.tenantId ? [this.config.tenantId] : [];
+      return await readStatus([this.queue, ...resultsQueues], this.limiter, this.store, tenants);
+    } finally {
+      await Promise.all(resultsQueues.map((q) => q.close()));
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+    this.redis.disconnect();
+  }
+
+  private resolve(order: Pick<CampaignOrder, "tenantId" | "source">): Promise<ResolvedSource> {
+    return resolveSource(order.source, {
+      tenantId: order.tenantId,
+      store: this.store,
+      client: () => this.client(),
+    });
+  }
+
+  private hasCredentials(): boolean {
+    const { clientId, clientSecret, clientCertificatePath } = this.config;
+    return Boolean(clientId && (clientSecret || clientCertificatePath));
+  }
+
+  /** Created on first use: only filters and lookups call Defender, and only they need credentials. */
+  private client(): DefenderClient {
+    this.defender ??= createDefenderSession(
+      this.config,
+      requireWorkerCredentials(this.config),
+      this.redis,
+      this.logger,
+    ).client;
+    return this.defender;
+  }
+
+  /** Redis errors surface through the failing call; without a listener BullMQ would print a stack trace. */
+  private openQueue(name: string): Queue {
+    const queue = openQueue(name, this.redis, this.config);
+    queue.on("error", () => undefined);
+    return queue;
+  }
+}
