@@ -51,6 +51,8 @@ export function createCancelWorker(deps: CancelWorkerDeps): Worker {
         outcome: result.outcome,
         status: result.status,
         error: result.error?.code,
+        // Why it failed (an AADSTS code, Defender's error code); the credential's refusal itself is logged once.
+        reason: result.error?.message,
         httpStatus: result.error?.httpStatus,
         target: result.error?.target,
         attempts: result.attempts,
@@ -58,11 +60,6 @@ export function createCancelWorker(deps: CancelWorkerDeps): Worker {
       },
       "job finished",
     );
-    if (result.error?.code === "unauthorized")
-      logger.error(
-        { jobId: job.id, reason: result.error.message },
-        "credential refused: check AZURE_CLIENT_ID and AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH",
-      );
     return result;
   };
 

@@ -73,6 +73,12 @@ export const SETTINGS = {
   clientSecret: { env: "AZURE_CLIENT_SECRET", schema: kind.nonEmpty, secret: true },
   /** PEM holding the certificate and its private key, instead of a secret. */
   clientCertificatePath: { env: "AZURE_CLIENT_CERTIFICATE_PATH", schema: kind.nonEmpty },
+  /** Passphrase of an encrypted private key in that PEM, as @azure/identity takes it. */
+  clientCertificatePassword: {
+    env: "AZURE_CLIENT_CERTIFICATE_PASSWORD",
+    schema: kind.nonEmpty,
+    secret: true,
+  },
   /** Entra authority, https only (`https://login.microsoftonline.us` for GCC High and DoD). */
   authorityHost: {
     env: "AZURE_AUTHORITY_HOST",

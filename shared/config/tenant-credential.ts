@@ -42,7 +42,8 @@ export function resolveCredential(entry: TenantEntry, sources: CredentialSources
   if (config.clientSecret && config.clientCertificatePath)
     return "uses the deployment's credential, but both AZURE_CLIENT_SECRET and AZURE_CLIENT_CERTIFICATE_PATH are set; keep one";
   if (config.clientSecret) return secretCredential(config.clientSecret);
-  if (config.clientCertificatePath) return { kind: "certificate", path: config.clientCertificatePath };
+  if (config.clientCertificatePath)
+    return certificateCredential(config.clientCertificatePath, config.clientCertificatePassword);
   return "has no credential; give it clientSecretEnv, clientSecretFile or clientCertificatePath, or set AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH";
 }
 
@@ -50,6 +51,18 @@ export function resolveCredential(entry: TenantEntry, sources: CredentialSources
 export function secretCredential(secret: string): TenantCredential {
   const credential = { kind: "secret" } as { kind: "secret"; secret: string };
   Object.defineProperty(credential, "secret", { value: secret, enumerable: false });
+  return credential;
+}
+
+/** A certificate credential whose key passphrase, like a secret, stays out of logs and JSON. */
+export function certificateCredential(path: string, password?: string): TenantCredential {
+  const credential = { kind: "certificate", path } as {
+    kind: "certificate";
+    path: string;
+    password?: string;
+  };
+  if (password !== undefined)
+    Object.defineProperty(credential, "password", { value: password, enumerable: false });
   return credential;
 }
 

@@ -21,7 +21,9 @@ export interface TenantInfo {
 }
 
 /** Exactly one credential. A secret is not enumerable: logging or serializing a tenant never shows it. */
-export type TenantCredential = { kind: "secret"; secret: string } | { kind: "certificate"; path: string };
+export type TenantCredential =
+  | { kind: "secret"; secret: string }
+  | { kind: "certificate"; path: string; password?: string };
 
 /** A tenant as a worker (or `doctor`) needs it: `TenantInfo` plus its app and credential. */
 export interface TenantSettings extends TenantInfo {

@@ -11,7 +11,7 @@ import type { CancelResult } from "../../shared/contract/cancel-result.js";
 import { createLogger } from "../../shared/core/logger.js";
 import { ensureClientCert, ensureServerCert } from "../../sim/certs.js";
 import { type Simulator, type SimulatorOptions, startSimulator } from "../../sim/server.js";
-import { type RunningWorker, startWorker } from "../../worker/run-worker.js";
+import { type RunningWorker, type StartWorkerOptions, startWorker } from "../../worker/run-worker.js";
 import { deleteKeys, REDIS_URL, uniquePrefix } from "./redis.js";
 import { waitFor } from "./wait.js";
 
@@ -31,7 +31,13 @@ export interface Harness {
   logs: string[];
   cancelQueue: Queue;
   resultsQueue: Queue;
-  startWorker(): Promise<RunningWorker>;
+  /** `overrides` replace options of startWorker, e.g. a shorter `credentialRetryMs`. */
+  startWorker(overrides?: Partial<StartWorkerOptions>): Promise<RunningWorker>;
+  /**
+   * Waits for the token a started worker asks for at start, then clears the simulator's record of
+   * requests, so a test counts only the calls its jobs made.
+   */
+  forgetStartupRequests(): Promise<void>;
   enqueue(requests: CancelRequest[], options?: { priority?: number }): ReturnType<typeof enqueueCancels>;
   /** Waits until `n` results were published, and returns them all. */
   results(n: number, timeoutMs?: number): Promise<CancelResult[]>;
@@ -96,6 +102,12 @@ export async function startHarness(
       });
       workers.push(running);
       return running;
+    },
+    async forgetStartupRequests() {
+      await waitFor("the worker's token request at start", () =>
+        sim.requests.some((r) => r.endpoint === "token" && r.status !== 0),
+      );
+      sim.requests.length = 0;
     },
     enqueue(requests, opts = {}) {
       return enqueueCancels(cancelQueue, requests, {
