@@ -40,8 +40,11 @@ export function newCampaignId(now = new Date()): string {
   return `c-${now.toISOString().slice(0, 10)}-${randomBytes(4).toString("hex")}`;
 }
 
+/** A campaign id (`--name`, or the HTTP `name`): it becomes part of Redis keys and URLs. */
+export const CAMPAIGN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
 export function validateCampaignId(id: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(id))
+  if (!CAMPAIGN_ID_PATTERN.test(id))
     throw new UsageError(`--name ${JSON.stringify(id)} must be 1-100 letters, digits, '.', '_' or '-'.`);
   return id;
 }
@@ -63,7 +66,12 @@ export async function startCampaign(
   const bad = req.ids.filter((id) => !isGuid(id));
   if (bad.length > 0) throw new UsageError(`Nothing was enqueued: ${bad.slice(0, 5).join(", ")} not GUIDs.`);
   const campaignId = validateCampaignId(req.campaignId ?? newCampaignId());
-  const created = await store.create(campaignId, { comment: req.comment, source: req.source, priority });
+  const created = await store.create(campaignId, {
+    comment: req.comment,
+    source: req.source,
+    priority,
+    tenantId: req.tenantId,
+  });
   if (!created && !req.replay)
     throw new UsageError(
       `Campaign ${campaignId} already exists; choose another --name, or use --retry-failed.`,

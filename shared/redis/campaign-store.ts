@@ -12,6 +12,8 @@ export interface CampaignRecord {
   comment: string;
   source: string;
   priority: number;
+  /** The tenant its actions belong to (absent on records written before it was kept). */
+  tenantId?: string;
   /** Distinct actions this campaign put a job in for. */
   total: number;
   /** Actions whose latest job has finished. */
@@ -89,7 +91,10 @@ export class CampaignStore {
   }
 
   /** Creates the record; false when a campaign of that id already exists. */
-  async create(id: string, fields: { comment: string; source: string; priority: number }): Promise<boolean> {
+  async create(
+    id: string,
+    fields: { comment: string; source: string; priority: number; tenantId?: string },
+  ): Promise<boolean> {
     const key = this.keys(id)[0];
     const created = await this.redis.hsetnx(key, "createdAt", new Date().toISOString());
     if (created === 0) return false;
@@ -100,6 +105,7 @@ export class CampaignStore {
         comment: fields.comment,
         source: fields.source,
         priority: fields.priority,
+        ...(fields.tenantId ? { tenantId: fields.tenantId } : {}),
         total: 0,
         done: 0,
       })
@@ -151,10 +157,24 @@ export class CampaignStore {
       comment: h.comment ?? "",
       source: h.source ?? "",
       priority: Number(h.priority ?? 0),
+      ...(h.tenantId ? { tenantId: h.tenantId } : {}),
       total: Number(h.total ?? 0),
       done: Number(h.done ?? 0),
       counts,
     };
+  }
+
+  /**
+   * One page of the ids of the campaign's finished jobs (SSCAN): `next` is null after the last
+   * page. A page may repeat a job of an earlier one (as a rehash can), never skip one.
+   */
+  async finishedJobs(
+    id: string,
+    cursor: string,
+    count: number,
+  ): Promise<{ jobIds: string[]; next: string | null }> {
+    const [next, jobIds] = await this.redis.sscan(this.keys(id)[2], cursor, "COUNT", count);
+    return { jobIds, next: next === "0" ? null : next };
   }
 
   async failedActions(id: string): Promise<string[]> {
