@@ -199,6 +199,22 @@ export function summarize(actions: MachineAction[]): {
   return { byStatus, byType };
 }
 
+/**
+ * A dry run's counts: by status and type of the actions looked up, ids Defender did not list
+ * counted as "(not found)" (a filter lists only what exists). Undefined when nothing was looked up.
+ */
+export function dryRunSummary(run: {
+  source: string;
+  looked?: MachineAction[];
+  lookedUp: number;
+}): ReturnType<typeof summarize> | undefined {
+  if (!run.looked) return undefined;
+  const summary = summarize(run.looked);
+  const unknown = run.source.startsWith("filter") ? 0 : run.lookedUp - run.looked.length;
+  if (unknown > 0) summary.byStatus["(not found)"] = unknown;
+  return summary;
+}
+
 export function cancellable(actions: MachineAction[]): string[] {
   return actions.filter((a) => !isTerminal(a.status)).map((a) => a.id.toLowerCase());
 }

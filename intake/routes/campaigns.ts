@@ -1,5 +1,5 @@
 import type { FastifyRequest } from "fastify";
-import { summarize } from "../../jobs/campaign.js";
+import { dryRunSummary } from "../../jobs/campaign.js";
 import type { CampaignRecord } from "../../shared/redis/campaign-store.js";
 import { apiKeyOf, requestedBy } from "../auth.js";
 import type { CampaignOrder } from "../backend.js";
@@ -75,12 +75,12 @@ export function campaignRoutes(app: IntakeApp, deps: IntakeDeps): void {
       }
       if (body.dryRun) {
         const dry = await deps.backend.dryRun(order);
-        const { byStatus, byType } = summarize(dry.looked ?? []);
+        const { byStatus, byType } = dryRunSummary(dry) ?? { byStatus: {}, byType: {} };
         return reply.code(200).send({
           dryRun: true,
           tenantId,
           source: dry.source,
-          count: dry.ids.length,
+          toEnqueue: dry.ids.length,
           machineActionIds: dry.ids,
           lookedUp: dry.lookedUp,
           byStatus,

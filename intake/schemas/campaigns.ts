@@ -65,11 +65,18 @@ export const campaignDryRun = z
     dryRun: z.boolean(),
     tenantId: z.string(),
     source: z.string(),
-    count: z.number().int().describe("Jobs a campaign would add."),
+    toEnqueue: z.number().int().describe("Jobs a campaign would add."),
     machineActionIds: z.array(z.string()),
-    lookedUp: z.number().int().describe("Actions whose current status was looked up."),
-    byStatus: z.record(z.string(), z.number().int()),
-    byType: z.record(z.string(), z.number().int()),
+    lookedUp: z
+      .number()
+      .int()
+      .describe(
+        "Actions whose current status was looked up (none without the service's Defender credentials).",
+      ),
+    byStatus: z
+      .record(z.string(), z.number().int())
+      .describe('Looked-up actions by status; "(not found)" too.'),
+    byType: z.record(z.string(), z.number().int()).describe("Looked-up actions by type."),
   })
   .describe("Dry run: what would be enqueued; nothing was.");
 
