@@ -4,7 +4,7 @@ import { auditRequests } from "./audit.js";
 import { requireApiKeys } from "./auth.js";
 import type { IntakeApp, IntakeDeps } from "./deps.js";
 import { describeRoutes, documentRoutes } from "./docs/documents.js";
-import { answerErrorsAsProblems } from "./error-handler.js";
+import { answerErrorsAsProblems, frameworkErrorAsProblem } from "./error-handler.js";
 import { honourIdempotencyKeys } from "./idempotency.js";
 import { BODY_LIMIT_BYTES } from "./limits.js";
 import { limitEachKey } from "./rate-limit.js";
@@ -26,6 +26,7 @@ export async function buildIntakeApp(deps: IntakeDeps): Promise<IntakeApp> {
     bodyLimit: BODY_LIMIT_BYTES,
     // Lookups of unknown ids must not hang a playbook; Logic Apps gives up after 120 s anyway.
     requestTimeout: 100_000,
+    frameworkErrors: frameworkErrorAsProblem,
   }).withTypeProvider<ZodTypeProvider>();
   app.decorateRequest("intake", null as never);
   app.addHook("onRequest", async (request) => {

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import { errorMessage } from "../shared/core/errors.js";
 import { BODY_LIMIT_BYTES } from "./limits.js";
@@ -10,7 +10,7 @@ export function answerErrorsAsProblems(app: FastifyInstance): void {
     const problem = toProblem(err, request.headers["content-type"]);
     if (problem.status >= 500)
       request.log.error({ err: errorMessage(err), route: request.routeOptions.url }, "intake request failed");
-    else request.intake.refusal = problem.detail;
+    else if (request.intake) request.intake.refusal = problem.detail;
     return sendProblem(reply, problem);
   });
   app.setNotFoundHandler((request, reply) => {
@@ -21,6 +21,15 @@ export function answerErrorsAsProblems(app: FastifyInstance): void {
     request.intake.refusal = problem.detail;
     return sendProblem(reply, problem);
   });
+}
+
+/** Fastify's `frameworkErrors`: a URL it cannot decode is refused before any route or hook runs. */
+export function frameworkErrorAsProblem(
+  err: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  sendProblem(reply, toProblem(err, request.headers["content-type"]));
 }
 
 /** The problem an error stands for; anything unexpected is a 500 that shows nothing of it. */

@@ -122,5 +122,22 @@ describe("intake request bodies", () => {
     expectProblem(await intake.call("GET", "/v1/campaigns/c-unknown/results?cursor=abc", { key }), 400, [
       "cursor",
     ]);
+    // A URL Fastify cannot even decode is refused before any route: a problem too.
+    expectProblem(await intake.call("GET", "/v1/cancels/%E0%A4%A", { key }), 400);
+  });
+
+  it("answers 500 without the internals of the failure", async () => {
+    const failing = {
+      cancelJob: async () => Promise.reject(new Error("ECONNRESET redis://:hunter2@10.0.0.5")),
+    };
+    const broken = await startTestIntake({ overrides: { backend: failing as never } });
+    try {
+      const answer = await broken.call("GET", `/v1/cancels/${guid()}`, { key: await broken.newKey() });
+      expectProblem(answer, 500);
+      expect(answer.text).not.toContain("hunter2");
+      expect(answer.text).not.toContain("ECONNRESET");
+    } finally {
+      await broken.close();
+    }
   });
 });
