@@ -1,7 +1,9 @@
 import { Command } from "commander";
 import { startIntake } from "../intake/serve.js";
-import { parseConfig, parseIntakeConfig, readEnvironment } from "../shared/config/config.js";
+import { parseConfig, readEnvironment } from "../shared/config/config.js";
+import { errorMessage } from "../shared/core/errors.js";
 import { createLogger } from "../shared/core/logger.js";
+import { shutdownSignal } from "./shutdown-signal.js";
 
 export function serveCommand(env: NodeJS.ProcessEnv): Command {
   return new Command("serve")
@@ -9,19 +11,24 @@ export function serveCommand(env: NodeJS.ProcessEnv): Command {
       "Run the HTTP intake for playbooks (INTAKE_PORT) until SIGINT or SIGTERM; then finish the requests in hand.",
     )
     .action(async () => {
-      const environment = readEnvironment(env, process.cwd());
-      const config = parseConfig(environment);
-      const intake = parseIntakeConfig(environment);
-      const logger = createLogger(config.logLevel);
-      const running = await startIntake(config, intake, logger);
-      await new Promise<void>((resolve) => {
-        const onSignal = (signal: string) => {
-          logger.info({ signal }, "signal received");
-          running.close().then(resolve, resolve);
-        };
-        process.once("SIGINT", onSignal);
-        process.once("SIGTERM", onSignal);
-      });
-      process.exit(0);
+      // Before the first await: a signal while the intake starts is kept, and stops it once it listens.
+      const shutdown = shutdownSignal();
+      try {
+        const config = parseConfig(readEnvironment(env, process.cwd()));
+        const logger = createLogger(config.logLevel);
+        const running = await startIntake(config, logger);
+        logger.info({ signal: await shutdown.received }, "signal received");
+        let code = 0;
+        try {
+          await running.close();
+        } catch (err) {
+          logger.error({ err: errorMessage(err) }, "intake did not stop cleanly");
+          code = 1;
+        }
+        // Kept-alive sockets would hold the process open after a stop.
+        process.exit(code);
+      } finally {
+        shutdown.release();
+      }
     });
 }

@@ -1,27 +1,27 @@
-import type { CancelResult, MachineAction } from "../shared/contract/cancel-result.js";
+import type { CampaignStart } from "../jobs/campaign.js";
+import type { CampaignOrder, DryRun } from "../jobs/campaign-order.js";
+import type { JobState, JobView } from "../jobs/job-view.js";
+import type { CancelResult } from "../shared/contract/cancel-result.js";
 import type { CampaignRecord } from "../shared/redis/campaign-store.js";
 
 /**
  * What the HTTP routes need from the producer side, and nothing more: the port the intake is
- * written against. `QueueBackend` implements it on the jobs/ building blocks; the library's
- * Producer can take its place behind the same methods.
+ * written against. `ProducerBackend` implements it on the library's Producer, turning what a
+ * caller can fix into problems that name the field; tests may put anything behind it.
  */
 export interface IntakeBackend {
   /** Adds the cancel job, or reports the job the action already has (deduplication). */
-  enqueue(request: CancelOrder): Promise<CancelAccepted>;
+  enqueue(order: CancelOrder): Promise<CancelAccepted>;
   /** The job, whatever producer added it; undefined when unknown (or past RESULT_RETENTION). */
-  cancelJob(jobId: string): Promise<CancelJobView | undefined>;
+  cancelJob(jobId: string): Promise<JobView | undefined>;
   /** Records the campaign and adds its jobs; answers once they are added. */
-  startCampaign(order: CampaignOrder): Promise<CampaignStarted>;
+  startCampaign(order: CampaignOrder): Promise<CampaignStart>;
   /** What `startCampaign` would enqueue; enqueues nothing. */
-  dryRun(order: CampaignOrder): Promise<CampaignDryRun>;
+  dryRun(order: CampaignOrder): Promise<DryRun>;
   campaign(campaignId: string): Promise<CampaignRecord | undefined>;
   /** One page of the campaign's results; `cursor` undefined for the first, `next` null after the last. */
-  campaignResults(campaignId: string, cursor: string | undefined, limit: number): Promise<ResultsPage>;
+  campaignResults(campaignId: string, page: { cursor?: string; limit: number }): Promise<ResultsPage>;
 }
-
-/** HTTP states: BullMQ's waiting and prioritized are both `waiting`; completed and failed are `finished`. */
-export type JobState = "waiting" | "delayed" | "active" | "finished";
 
 export interface CancelOrder {
   machineActionId: string;
@@ -41,45 +41,6 @@ export interface CancelAccepted {
   added: boolean;
   /** The existing job was waiting with a campaign priority and this urgent request promoted it. */
   promoted: boolean;
-}
-
-export interface CancelJobView {
-  jobId: string;
-  /** The tenant the job acts on; null when its data names none and there is no default. */
-  tenantId: string | null;
-  state: JobState;
-  /** Present once finished. */
-  result?: CancelResult;
-  /** For a delayed job: when it is due (ms since epoch). */
-  dueAt?: number;
-}
-
-export interface CampaignOrder {
-  tenantId: string;
-  /** Exactly one of `ids` and `filter`. */
-  ids?: string[];
-  filter?: string;
-  /** A filter matching more cancellable actions than this is refused. */
-  max: number;
-  comment: string;
-  campaignId?: string;
-  priority?: number;
-  requestedBy: string;
-}
-
-export interface CampaignStarted {
-  campaignId: string;
-  added: number;
-  /** Actions that already had a job in flight, left to it. */
-  alreadyQueued: string[];
-}
-
-export interface CampaignDryRun {
-  source: string;
-  ids: string[];
-  /** Current state of the first `lookedUp` actions, when it could be known. */
-  looked?: MachineAction[];
-  lookedUp: number;
 }
 
 export interface ResultsPage {

@@ -1,4 +1,5 @@
-import type { Config, IntakeConfig } from "../shared/config/config.js";
+import { Producer } from "../jobs/producer.js";
+import type { Config } from "../shared/config/config.js";
 import { errorMessage, OperationalError } from "../shared/core/errors.js";
 import type { Logger } from "../shared/core/logger.js";
 import { ApiKeyStore } from "../shared/redis/api-key-store.js";
@@ -9,7 +10,7 @@ import { buildIntakeApp } from "./app.js";
 import { noAudit } from "./audit-sink.js";
 import { PendingCallbackRegistry } from "./callback-registry.js";
 import type { IntakeDeps } from "./deps.js";
-import { QueueBackend } from "./queue-backend.js";
+import { ProducerBackend } from "./producer-backend.js";
 import { singleTenantDirectory } from "./tenant-directory.js";
 
 export interface RunningIntake {
@@ -21,47 +22,49 @@ export interface RunningIntake {
 /**
  * `mde-cancel serve`: the intake on its own non-blocking Redis connection (a request fails fast
  * when Redis is away instead of hanging a playbook), listening on INTAKE_HOST:INTAKE_PORT.
- * `overrides` swaps a part (the lead's Producer, the callbacks and audit rooms; tests).
+ * `overrides` swaps a part: the callbacks and audit rooms once wired, a failing backend in tests.
  */
 export async function startIntake(
   config: Config,
-  intake: IntakeConfig,
   logger: Logger,
   overrides: Partial<IntakeDeps> = {},
 ): Promise<RunningIntake> {
   const redis = await connectRedis(config.redisUrl, { blocking: false, queuePrefix: config.queuePrefix });
+  const producer = await Producer.open(config, { logger }).catch((err) => {
+    redis.disconnect();
+    throw err;
+  });
   const prefix = keyPrefix(config);
-  const own = overrides.backend ? undefined : new QueueBackend(config, redis, logger);
   const app = await buildIntakeApp({
-    backend: overrides.backend ?? (own as QueueBackend),
+    backend: new ProducerBackend(producer, logger),
     apiKeys: new ApiKeyStore(redis, prefix),
     idempotency: new IdempotencyStore(redis, prefix),
-    callbacks: new PendingCallbackRegistry(intake.webhookSecret),
+    callbacks: new PendingCallbackRegistry(config.intakeWebhookSecret),
     audit: noAudit,
     tenants: singleTenantDirectory(config),
     redis,
     keyPrefix: prefix,
-    rateLimit: intake.rateLimit,
-    publicUrl: intake.publicUrl,
+    rateLimit: config.intakeRateLimit,
+    publicUrl: config.intakePublicUrl,
     logger,
     ...overrides,
   });
   const release = async () => {
     await app.close();
-    await own?.close();
+    await producer.close();
     redis.disconnect();
   };
   try {
-    await app.listen({ port: intake.port, host: intake.host });
+    await app.listen({ port: config.intakePort, host: config.intakeHost });
   } catch (err) {
     await release();
     throw new OperationalError(
-      `cannot listen on ${intake.host}:${intake.port} (${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}); set INTAKE_PORT to a free port or INTAKE_HOST to an address of this host.`,
+      `cannot listen on ${config.intakeHost}:${config.intakePort} (${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}); set INTAKE_PORT to a free port or INTAKE_HOST to an address of this host.`,
     );
   }
   const address = app.server.address();
-  const port = typeof address === "object" && address ? address.port : intake.port;
-  logger.info({ host: intake.host, port }, "intake listening");
+  const port = typeof address === "object" && address ? address.port : config.intakePort;
+  logger.info({ host: config.intakeHost, port }, "intake listening");
   let closing: Promise<void> | undefined;
   return {
     port,

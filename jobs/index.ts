@@ -19,8 +19,9 @@ export type { CampaignOrder, CampaignSource, ConfirmCampaign, DryRun } from "./c
 export { type ProgressSample, waitForCampaign } from "./campaign-progress.js";
 export { type Enqueued, type EnqueueOptions, enqueueCancels } from "./enqueue.js";
 export { parseIds } from "./ids-file.js";
+export type { JobState, JobView } from "./job-view.js";
 export { Producer, type ProducerOptions } from "./producer.js";
 export type { BudgetStatus, ProducerStatus } from "./producer-status.js";
-export { followResults, type ReadOptions, readResults } from "./results-reader.js";
+export { followResults, type ReadOptions, readCampaignPage, readResults } from "./results-reader.js";
 export { type SubscribeOptions, type Subscription, subscribeResults } from "./subscriber.js";
 export { withProducer } from "./with-producer.js";

@@ -26,8 +26,9 @@ import {
 } from "./campaign-order.js";
 import { budgetJobsPerMs, type ProgressSample, waitForCampaign } from "./campaign-progress.js";
 import { type Enqueued, type EnqueueOptions, enqueueCancels } from "./enqueue.js";
+import { type JobView, viewJob } from "./job-view.js";
 import { type ProducerStatus, readStatus } from "./producer-status.js";
-import { followResults, type ReadOptions, readResults } from "./results-reader.js";
+import { followResults, type ReadOptions, readCampaignPage, readResults } from "./results-reader.js";
 
 export interface ProducerOptions {
   /** Where the Defender session of filters and dry-run lookups logs; default silent (a command prints its own lines). */
@@ -116,6 +117,19 @@ export class Producer {
   /** The campaign's record, while RESULT_RETENTION keeps it. */
   campaign(campaignId: string): Promise<CampaignRecord | undefined> {
     return this.store.get(campaignId);
+  }
+
+  /** One page of the campaign's results (see readCampaignPage): `cursor` from the previous page's `next`. */
+  campaignResults(
+    campaignId: string,
+    options: { cursor?: string; limit: number },
+  ): Promise<{ results: CancelResult[]; next: string | null }> {
+    return readCampaignPage(this.queue, this.store, campaignId, options);
+  }
+
+  /** A cancel job's state, and its result once finished; undefined when unknown. */
+  job(jobId: string): Promise<JobView | undefined> {
+    return viewJob(this.queue, jobId, this.config.tenantId);
   }
 
   /** The actions of the campaign whose latest outcome is failed. */

@@ -2,6 +2,7 @@ import type { Job, Queue } from "bullmq";
 import type { CancelResult } from "../shared/contract/cancel-result.js";
 import { gaveUpResult } from "../shared/contract/cancel-result.js";
 import { sleep } from "../shared/core/sleep.js";
+import type { CampaignStore } from "../shared/redis/campaign-store.js";
 
 /**
  * Results as kept on the finished cancel jobs (for RESULT_RETENTION), read without consuming any
@@ -41,6 +42,26 @@ export async function readResults(queue: Queue, options: ReadOptions = {}): Prom
     }
   }
   return results.sort((a, b) => a.finishedAt.localeCompare(b.finishedAt));
+}
+
+/**
+ * One page of a campaign's results, for a caller that cannot hold them all (an HTTP client): from
+ * `cursor` (undefined for the first page) to `next` (null after the last). About `limit` a page; a
+ * result may come again on a later page, never be skipped (dedupe on `jobId`).
+ */
+export async function readCampaignPage(
+  queue: Queue,
+  store: Pick<CampaignStore, "finishedJobs">,
+  campaignId: string,
+  options: { cursor?: string; limit: number },
+): Promise<{ results: CancelResult[]; next: string | null }> {
+  const page = await store.finishedJobs(campaignId, options.cursor ?? "0", options.limit);
+  const jobs = await Promise.all(page.jobIds.map((id) => queue.getJob(id)));
+  const results = jobs
+    .map((job) => (job ? resultOf(job) : undefined))
+    .filter((r): r is CancelResult => r !== undefined)
+    .sort((a, b) => a.finishedAt.localeCompare(b.finishedAt));
+  return { results, next: page.next };
 }
 
 /**

@@ -1,8 +1,8 @@
 import type { FastifyRequest } from "fastify";
 import { dryRunSummary } from "../../jobs/campaign.js";
+import type { CampaignOrder } from "../../jobs/campaign-order.js";
 import type { CampaignRecord } from "../../shared/redis/campaign-store.js";
 import { apiKeyOf, requestedBy } from "../auth.js";
-import type { CampaignOrder } from "../backend.js";
 import type { IntakeApp, IntakeDeps } from "../deps.js";
 import { CAMPAIGN_POLL_SECONDS, DEFAULT_FILTER_MAX } from "../limits.js";
 import { absoluteUrl } from "../links.js";
@@ -61,9 +61,9 @@ export function campaignRoutes(app: IntakeApp, deps: IntakeDeps): void {
       request.intake.audited = { tenantId, ...(ids ? { machineActionIds: ids } : {}) };
       const order: CampaignOrder = {
         tenantId,
-        ids,
-        filter: body.filter,
-        max: body.max ?? DEFAULT_FILTER_MAX,
+        source: ids
+          ? { ids, label: `api ${ids.length} ids` }
+          : { filter: body.filter ?? "", max: body.max ?? DEFAULT_FILTER_MAX },
         comment: body.comment,
         campaignId: body.name,
         priority: body.priority,
@@ -144,7 +144,8 @@ export function campaignRoutes(app: IntakeApp, deps: IntakeDeps): void {
     },
     async (request) => {
       const record = await visibleCampaign(request, request.params.campaignId);
-      return deps.backend.campaignResults(record.id, request.query.cursor, request.query.limit ?? 100);
+      const { cursor, limit = 100 } = request.query;
+      return deps.backend.campaignResults(record.id, { cursor, limit });
     },
   );
 }

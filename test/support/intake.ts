@@ -3,7 +3,7 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import type { IntakeDeps } from "../../intake/deps.js";
 import { type RunningIntake, startIntake } from "../../intake/serve.js";
-import { type Config, parseConfig, parseIntakeConfig } from "../../shared/config/config.js";
+import { type Config, parseConfig } from "../../shared/config/config.js";
 import { createLogger } from "../../shared/core/logger.js";
 import { type ApiKeyRecord, ApiKeyStore } from "../../shared/redis/api-key-store.js";
 import { keyPrefix } from "../../shared/redis/queues.js";
@@ -66,12 +66,7 @@ export async function startTestIntake(
       done();
     },
   });
-  const running: RunningIntake = await startIntake(
-    config,
-    parseIntakeConfig(env),
-    createLogger("debug", sink),
-    options.overrides,
-  );
+  const running: RunningIntake = await startIntake(config, createLogger("debug", sink), options.overrides);
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const keys = new ApiKeyStore(redis, keyPrefix(config));
   const cancelQueue = new Queue(config.cancelQueue, { connection: redis, prefix: config.queuePrefix });

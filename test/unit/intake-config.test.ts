@@ -1,10 +1,24 @@
 import { describe, expect, it } from "vitest";
-import { parseIntakeConfig } from "../../shared/config/config.js";
+import { type Config, parseConfig } from "../../shared/config/config.js";
 import { UsageError } from "../../shared/core/errors.js";
+
+/** The intake's part of the Config. */
+function intake(env: Record<string, string>): Partial<Config> {
+  const c = parseConfig(env);
+  return {
+    intakePort: c.intakePort,
+    intakeHost: c.intakeHost,
+    intakeRateLimit: c.intakeRateLimit,
+    intakePublicUrl: c.intakePublicUrl,
+    intakeWebhookSecret: c.intakeWebhookSecret,
+    intakeCallbackHosts: c.intakeCallbackHosts,
+    auditRetentionMs: c.auditRetentionMs,
+  };
+}
 
 function refusal(env: Record<string, string>): string {
   try {
-    parseIntakeConfig(env);
+    parseConfig(env);
   } catch (err) {
     expect(err).toBeInstanceOf(UsageError);
     return (err as Error).message;
@@ -14,22 +28,22 @@ function refusal(env: Record<string, string>): string {
 
 const SECRET = `whsec_${Buffer.alloc(32, 7).toString("base64")}`;
 
-describe("parseIntakeConfig", () => {
+describe("the HTTP intake's settings", () => {
   it("applies the contract's defaults", () => {
-    expect(parseIntakeConfig({})).toEqual({
-      port: 8080,
-      host: "0.0.0.0",
-      rateLimit: { limit: 600, windowMs: 60_000 },
-      publicUrl: undefined,
-      webhookSecret: undefined,
-      callbackHosts: [],
+    expect(intake({})).toEqual({
+      intakePort: 8080,
+      intakeHost: "0.0.0.0",
+      intakeRateLimit: { limit: 600, windowMs: 60_000 },
+      intakePublicUrl: undefined,
+      intakeWebhookSecret: undefined,
+      intakeCallbackHosts: undefined,
       auditRetentionMs: 90 * 86_400_000,
     });
   });
 
   it("reads every setting", () => {
     expect(
-      parseIntakeConfig({
+      intake({
         INTAKE_PORT: "9000",
         INTAKE_HOST: "127.0.0.1",
         INTAKE_RATE_LIMIT: "100/10s",
@@ -39,12 +53,12 @@ describe("parseIntakeConfig", () => {
         AUDIT_RETENTION: "30d",
       }),
     ).toEqual({
-      port: 9000,
-      host: "127.0.0.1",
-      rateLimit: { limit: 100, windowMs: 10_000 },
-      publicUrl: "https://soar-gw.example.com/mde",
-      webhookSecret: SECRET,
-      callbackHosts: ["hooks.internal:8443", "127.0.0.2", "[::1]:9000"],
+      intakePort: 9000,
+      intakeHost: "127.0.0.1",
+      intakeRateLimit: { limit: 100, windowMs: 10_000 },
+      intakePublicUrl: "https://soar-gw.example.com/mde",
+      intakeWebhookSecret: SECRET,
+      intakeCallbackHosts: ["hooks.internal:8443", "127.0.0.2", "[::1]:9000"],
       auditRetentionMs: 30 * 86_400_000,
     });
   });
