@@ -1,13 +1,13 @@
-import { Writable } from "node:stream";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
+import { afterAll, beforeAll } from "vitest";
 import type { IntakeDeps } from "../../intake/deps.js";
 import { type RunningIntake, startIntake } from "../../intake/serve.js";
 import { type Config, parseConfig } from "../../shared/config/config.js";
-import { createLogger } from "../../shared/core/logger.js";
 import { type ApiKeyRecord, ApiKeyStore } from "../../shared/redis/api-key-store.js";
 import { keyPrefix } from "../../shared/redis/queues.js";
 import { TENANT } from "./harness.js";
+import { capturingLogger } from "./log-lines.js";
 import { deleteKeys, REDIS_URL, uniquePrefix } from "./redis.js";
 
 export interface Answer {
@@ -60,13 +60,7 @@ export async function startTestIntake(
   };
   const config = parseConfig(env);
   const logs: string[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      logs.push(...String(chunk).split("\n").filter(Boolean));
-      done();
-    },
-  });
-  const running: RunningIntake = await startIntake(config, createLogger("debug", sink), options.overrides);
+  const running: RunningIntake = await startIntake(config, capturingLogger("debug", logs), options.overrides);
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const keys = new ApiKeyStore(redis, keyPrefix(config));
   const cancelQueue = new Queue(config.cancelQueue, { connection: redis, prefix: config.queuePrefix });
@@ -110,6 +104,30 @@ export async function startTestIntake(
       redis.disconnect();
       if (ownPrefix) await deleteKeys(ownPrefix);
     },
+  };
+}
+
+/** One intake and one read-write key for all the tests of a file (started before, closed after). */
+export function intakeForFile(): {
+  readonly intake: TestIntake;
+  readonly key: string;
+  /** A call with the file's key, unless `options.key` says otherwise. */
+  call(method: string, path: string, options?: CallOptions): Promise<Answer>;
+} {
+  const shared = {} as { intake: TestIntake; key: string };
+  beforeAll(async () => {
+    shared.intake = await startTestIntake();
+    shared.key = await shared.intake.newKey();
+  });
+  afterAll(() => shared.intake.close());
+  return {
+    get intake() {
+      return shared.intake;
+    },
+    get key() {
+      return shared.key;
+    },
+    call: (method, path, options = {}) => shared.intake.call(method, path, { key: shared.key, ...options }),
   };
 }
 
