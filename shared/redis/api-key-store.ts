@@ -23,19 +23,18 @@ interface Stored extends ApiKeyRecord {
   hash: string;
 }
 
-// KEYS: by name, by hash; ARGV: name, hash, record JSON. A name is taken once.
+// KEYS: name -> hash, hash -> record; ARGV: name, hash, record JSON. A name is taken once.
 const CREATE = `
-if redis.call("HEXISTS", KEYS[1], ARGV[1]) == 1 then return 0 end
-redis.call("HSET", KEYS[1], ARGV[1], ARGV[3])
-redis.call("HSET", KEYS[2], ARGV[2], ARGV[1])
+if redis.call("HSETNX", KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call("HSET", KEYS[2], ARGV[2], ARGV[3])
 return 1
 `;
 
-// KEYS: by name, by hash; ARGV: name. Returns 1 when the key existed.
+// KEYS: name -> hash, hash -> record; ARGV: name. Returns 1 when the key existed.
 const REVOKE = `
-local stored = redis.call("HGET", KEYS[1], ARGV[1])
-if not stored then return 0 end
-redis.call("HDEL", KEYS[2], cjson.decode(stored).hash)
+local hash = redis.call("HGET", KEYS[1], ARGV[1])
+if not hash then return 0 end
+redis.call("HDEL", KEYS[2], hash)
 redis.call("HDEL", KEYS[1], ARGV[1])
 return 1
 `;
@@ -73,21 +72,20 @@ export class ApiKeyStore {
     return { record, key };
   }
 
-  /** The key's record, or undefined for a key that is unknown or revoked. */
+  /** The key's record, or undefined for a key that is unknown or revoked: one round trip per request. */
   async verify(key: string): Promise<ApiKeyRecord | undefined> {
     const hash = hashKey(key);
-    const name = await this.redis.hget(this.keys()[1], hash);
-    if (!name) return undefined;
-    const stored = await this.read(name);
+    const text = await this.redis.hget(this.keys()[1], hash);
+    if (!text) return undefined;
+    const stored = JSON.parse(text) as Stored;
     // The lookup found the hash already; comparing it in constant time costs nothing and leaks nothing.
-    if (!stored || !timingSafeEqual(Buffer.from(stored.hash, "hex"), Buffer.from(hash, "hex")))
-      return undefined;
+    if (!timingSafeEqual(Buffer.from(stored.hash, "hex"), Buffer.from(hash, "hex"))) return undefined;
     return withoutHash(stored);
   }
 
   /** Every key's record, by name; neither keys nor hashes. */
   async list(): Promise<ApiKeyRecord[]> {
-    const all = await this.redis.hvals(this.keys()[0]);
+    const all = await this.redis.hvals(this.keys()[1]);
     return all
       .map((text) => withoutHash(JSON.parse(text) as Stored))
       .sort((a, b) => a.name.localeCompare(b.name));
@@ -98,13 +96,9 @@ export class ApiKeyStore {
     return (await this.revokeScript(...this.keys(), name)) === 1;
   }
 
-  private async read(name: string): Promise<Stored | undefined> {
-    const text = await this.redis.hget(this.keys()[0], name);
-    return text ? (JSON.parse(text) as Stored) : undefined;
-  }
-
+  /** Name -> hash (names are unique), and hash -> record (what a request looks up). */
   private keys(): [string, string] {
-    return [`${this.prefix}:api-keys`, `${this.prefix}:api-keys:by-hash`];
+    return [`${this.prefix}:api-keys:by-name`, `${this.prefix}:api-keys:by-hash`];
   }
 }
 
