@@ -24,7 +24,7 @@ export async function buildIntakeApp(deps: IntakeDeps): Promise<IntakeApp> {
     // One line per answer is ours to write (without headers: keys never reach the log).
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
-    // Lookups of unknown ids must not hang a playbook; Logic Apps gives up after 120 s anyway.
+    // A filter waiting for list budget must not hold a connection past Logic Apps' own 120 s.
     requestTimeout: 100_000,
     frameworkErrors: frameworkErrorAsProblem,
   }).withTypeProvider<ZodTypeProvider>();
@@ -42,7 +42,8 @@ export async function buildIntakeApp(deps: IntakeDeps): Promise<IntakeApp> {
   answerErrorsAsProblems(app);
   app.addHook("onResponse", async (request, reply) => {
     const line = { method: request.method, route: request.routeOptions.url, status: reply.statusCode };
-    const key = request.intake.apiKey?.name;
+    // A URL Fastify could not decode (frameworkErrors) is answered before onRequest set `intake`.
+    const key = request.intake?.apiKey?.name;
     const ms = Math.round(reply.elapsedTime);
     if (request.method === "GET" && reply.statusCode < 400)
       request.log.debug({ ...line, key, ms }, "answered");
