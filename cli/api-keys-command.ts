@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { singleTenantDirectory } from "../intake/tenant-directory.js";
+import { singleTenantLookup } from "../intake/tenant-lookup.js";
 import { type Config, parseConfig, readEnvironment } from "../shared/config/config.js";
 import { UsageError } from "../shared/core/errors.js";
 import { ApiKeyStore } from "../shared/redis/api-key-store.js";
@@ -68,7 +68,7 @@ export function apiKeysCommand(env: NodeJS.ProcessEnv): Command {
 
 /** The tenant's id; a tenant this deployment does not serve is refused, as at every front door. */
 function tenantId(config: Config, idOrName: string): string {
-  const id = singleTenantDirectory(config).resolve(idOrName);
+  const id = singleTenantLookup(config).resolve(idOrName);
   if (!id)
     throw new UsageError(
       `--tenant ${JSON.stringify(idOrName)} is not a tenant this deployment serves; give AZURE_TENANT_ID's GUID.`,

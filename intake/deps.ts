@@ -15,7 +15,7 @@ import type { IdempotencyStore } from "../shared/redis/idempotency-store.js";
 import type { AuditSink } from "./audit-sink.js";
 import type { IntakeBackend } from "./backend.js";
 import type { CallbackRegistry } from "./callback-registry.js";
-import type { TenantDirectory } from "./tenant-directory.js";
+import type { TenantLookup } from "./tenant-lookup.js";
 
 /** Everything the intake is built from; `startIntake` makes them from the config, tests may swap any. */
 export interface IntakeDeps {
@@ -24,7 +24,7 @@ export interface IntakeDeps {
   idempotency: IdempotencyStore;
   callbacks: CallbackRegistry;
   audit: AuditSink;
-  tenants: TenantDirectory;
+  tenants: TenantLookup;
   /** The per-key rate limit's counters and /readyz's PING. */
   redis: RedisConnection;
   /** Prefix of the intake's own Redis keys (the queue's hash slot). */

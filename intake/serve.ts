@@ -11,7 +11,7 @@ import { noAudit } from "./audit-sink.js";
 import { PendingCallbackRegistry } from "./callback-registry.js";
 import type { IntakeDeps } from "./deps.js";
 import { ProducerBackend } from "./producer-backend.js";
-import { singleTenantDirectory } from "./tenant-directory.js";
+import { singleTenantLookup } from "./tenant-lookup.js";
 
 export interface RunningIntake {
   port: number;
@@ -41,7 +41,7 @@ export async function startIntake(
     idempotency: new IdempotencyStore(redis, prefix),
     callbacks: new PendingCallbackRegistry(config.intakeWebhookSecret),
     audit: noAudit,
-    tenants: singleTenantDirectory(config),
+    tenants: singleTenantLookup(config),
     redis,
     keyPrefix: prefix,
     rateLimit: config.intakeRateLimit,

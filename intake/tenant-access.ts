@@ -1,7 +1,7 @@
 import type { FastifyRequest } from "fastify";
 import { apiKeyOf } from "./auth.js";
 import { fieldProblem, IntakeProblem } from "./problem.js";
-import type { TenantDirectory } from "./tenant-directory.js";
+import type { TenantLookup } from "./tenant-lookup.js";
 
 /**
  * The tenant a request acts on: the one it names (id or name) or the default. 400 naming
@@ -9,7 +9,7 @@ import type { TenantDirectory } from "./tenant-directory.js";
  */
 export function actingTenant(
   request: FastifyRequest,
-  tenants: TenantDirectory,
+  tenants: TenantLookup,
   named: string | undefined,
 ): string {
   const tenantId = named === undefined ? tenants.defaultTenantId : tenants.resolve(named);
