@@ -1,13 +1,15 @@
 import { Command } from "commander";
-import { singleTenantLookup } from "../intake/tenant-lookup.js";
 import { type Config, parseConfig, readEnvironment } from "../shared/config/config.js";
+import type { TenantDirectory, TenantInfo } from "../shared/config/tenant-directory.js";
+import { loadTenantInfo } from "../shared/config/tenants.js";
 import { UsageError } from "../shared/core/errors.js";
 import { ApiKeyStore } from "../shared/redis/api-key-store.js";
 import { connectRedis } from "../shared/redis/connection.js";
 import { keyPrefix } from "../shared/redis/queues.js";
 
 export function apiKeysCommand(env: NodeJS.ProcessEnv): Command {
-  const config = () => parseConfig(readEnvironment(env, process.cwd()));
+  const environment = () => readEnvironment(env, process.cwd());
+  const config = () => parseConfig(environment());
   const command = new Command("api-keys").description(
     "Create, list and revoke the API keys of mde-cancel serve (only their SHA-256 is stored).",
   );
@@ -15,12 +17,13 @@ export function apiKeysCommand(env: NodeJS.ProcessEnv): Command {
     .command("create")
     .description("Create a key and print it, once.")
     .requiredOption("--name <s>", "unique name: requests carry requestedBy api-key:<name>")
-    .option("--tenant <id|name...>", "limit the key to these tenants (default: every tenant)")
+    .option("--tenant <id|name...>", "limit the key to these tenants, by id or name (default: every tenant)")
     .option("--read-only", "the key may only GET (poll jobs and campaigns)")
     .option("--json", 'print {"name","key"}')
     .action((opts: { name: string; tenant?: string[]; readOnly?: boolean; json?: boolean }) => {
       const settings = config();
-      const tenants = (opts.tenant ?? []).map((t) => tenantId(settings, t));
+      const directory = loadTenantInfo({ config: settings, env: environment() });
+      const tenants = (opts.tenant ?? []).map((t) => tenantId(directory, t));
       return withStore(settings, async (store) => {
         const { record, key } = await store.create({
           name: opts.name,
@@ -66,12 +69,12 @@ export function apiKeysCommand(env: NodeJS.ProcessEnv): Command {
   return command;
 }
 
-/** The tenant's id; a tenant this deployment does not serve is refused, as at every front door. */
-function tenantId(config: Config, idOrName: string): string {
-  const id = singleTenantLookup(config).resolve(idOrName);
+/** The tenant's id (keys store ids); a tenant this deployment does not serve is refused, as at every front door. */
+function tenantId(directory: TenantDirectory<TenantInfo>, idOrName: string): string {
+  const id = directory.resolve(idOrName)?.tenantId;
   if (!id)
     throw new UsageError(
-      `--tenant ${JSON.stringify(idOrName)} is not a tenant this deployment serves; give AZURE_TENANT_ID's GUID.`,
+      `--tenant ${JSON.stringify(idOrName)} is not a tenant this deployment serves (MDE_TENANTS_FILE, or AZURE_TENANT_ID without one); give one of its ids or names.`,
     );
   return id;
 }

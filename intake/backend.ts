@@ -1,5 +1,6 @@
 import type { CampaignStart } from "../jobs/campaign.js";
 import type { CampaignOrder, DryRun } from "../jobs/campaign-order.js";
+import type { Enqueued } from "../jobs/enqueue.js";
 import type { JobState, JobView } from "../jobs/job-view.js";
 import type { CancelResult } from "../shared/contract/cancel-result.js";
 import type { CampaignRecord } from "../shared/redis/campaign-store.js";
@@ -32,16 +33,8 @@ export interface CancelOrder {
   priority?: number;
 }
 
-export interface CancelAccepted {
-  jobId: string;
-  machineActionId: string;
-  tenantId: string;
-  state: JobState;
-  /** false: the action already had a job waiting, delayed or active; that job is reported. */
-  added: boolean;
-  /** The existing job was waiting with a campaign priority and this urgent request promoted it. */
-  promoted: boolean;
-}
+/** What enqueueing answered (added, or the job in flight, promoted when urgent) and that job's state. */
+export type CancelAccepted = Enqueued & { state: JobState };
 
 export interface ResultsPage {
   results: CancelResult[];

@@ -1,5 +1,5 @@
 import { Producer } from "../jobs/producer.js";
-import type { Config } from "../shared/config/config.js";
+import { loadTenantInfo, type TenantSource } from "../shared/config/tenants.js";
 import { errorMessage, OperationalError } from "../shared/core/errors.js";
 import type { Logger } from "../shared/core/logger.js";
 import { ApiKeyStore } from "../shared/redis/api-key-store.js";
@@ -11,10 +11,12 @@ import { noAudit } from "./audit-sink.js";
 import { PendingCallbackRegistry } from "./callback-registry.js";
 import type { IntakeDeps } from "./deps.js";
 import { ProducerBackend } from "./producer-backend.js";
-import { singleTenantLookup } from "./tenant-lookup.js";
+import { tenantLookup } from "./tenant-lookup.js";
 
 export interface RunningIntake {
   port: number;
+  /** Reads MDE_TENANTS_FILE again (SIGHUP); a bad file is logged and the tenants in use are kept. */
+  reloadTenants(): void;
   /** Stops taking connections, lets the requests in hand finish, then lets go of Redis. */
   close(): Promise<void>;
 }
@@ -25,10 +27,13 @@ export interface RunningIntake {
  * `overrides` swaps a part: the callbacks and audit rooms once wired, a failing backend in tests.
  */
 export async function startIntake(
-  config: Config,
+  source: TenantSource,
   logger: Logger,
   overrides: Partial<IntakeDeps> = {},
 ): Promise<RunningIntake> {
+  const { config } = source;
+  // Read before anything connects: a bad tenants file stops `serve` at start (exit 2).
+  let tenants = loadTenantInfo(source);
   const redis = await connectRedis(config.redisUrl, { blocking: false, queuePrefix: config.queuePrefix });
   const producer = await Producer.open(config, { logger }).catch((err) => {
     redis.disconnect();
@@ -41,7 +46,7 @@ export async function startIntake(
     idempotency: new IdempotencyStore(redis, prefix),
     callbacks: new PendingCallbackRegistry(config.intakeWebhookSecret),
     audit: noAudit,
-    tenants: singleTenantLookup(config),
+    tenants: tenantLookup(() => tenants),
     redis,
     keyPrefix: prefix,
     rateLimit: config.intakeRateLimit,
@@ -68,6 +73,17 @@ export async function startIntake(
   let closing: Promise<void> | undefined;
   return {
     port,
+    reloadTenants: () => {
+      try {
+        tenants = loadTenantInfo(source);
+        logger.info({ tenants: tenants.size }, "tenants reloaded");
+      } catch (err) {
+        logger.error(
+          { err: errorMessage(err) },
+          "tenants file not reloaded; the previous tenants stay in use",
+        );
+      }
+    },
     close: () => {
       closing ??= release().then(() => logger.info("intake stopped"));
       return closing;

@@ -1,10 +1,8 @@
-import type { Config } from "../shared/config/config.js";
-import { isGuid } from "../shared/contract/guid.js";
+import type { TenantDirectory, TenantInfo } from "../shared/config/tenant-directory.js";
 
 /**
  * The tenants this deployment serves, as a front door needs them: a request's `tenantId` (an id
- * or a name) resolved to an id. Without a tenants file that is AZURE_TENANT_ID alone; with one, a
- * two-line adapter over the tenants room's directory fits here.
+ * or a name) resolved to an id, and the tenant of requests naming none.
  */
 export interface TenantLookup {
   /** The tenant of requests naming none; undefined when there is no default. */
@@ -13,10 +11,15 @@ export interface TenantLookup {
   resolve(idOrName: string): string | undefined;
 }
 
-export function singleTenantLookup(config: Pick<Config, "tenantId">): TenantLookup {
+/**
+ * The lookup over the directory `current()` returns (MDE_TENANTS_FILE, or AZURE_TENANT_ID alone),
+ * read on every request so that a directory reloaded on SIGHUP takes effect at once.
+ */
+export function tenantLookup(current: () => TenantDirectory<TenantInfo>): TenantLookup {
   return {
-    defaultTenantId: config.tenantId,
-    resolve: (idOrName) =>
-      isGuid(idOrName) && idOrName.toLowerCase() === config.tenantId ? config.tenantId : undefined,
+    get defaultTenantId() {
+      return current().defaultTenant?.tenantId;
+    },
+    resolve: (idOrName) => current().resolve(idOrName)?.tenantId,
   };
 }

@@ -78,6 +78,25 @@ describe("intake end to end (worker and simulator running)", () => {
     });
   });
 
+  it("promotes a campaign's waiting job when a playbook asks for the same action (added: false, promoted: true)", async () => {
+    h = await startHarness();
+    intake = await startTestIntake({ env: h.env });
+    const key = await intake.newKey();
+    const machineActionId = h.sim.store.add().id;
+    const started = await intake.call("POST", "/v1/campaigns", {
+      key,
+      body: { machineActionIds: [machineActionId], comment: "sweep" },
+    });
+    expect(started.status).toBe(202);
+    const urgent = await intake.call("POST", "/v1/cancels", {
+      key,
+      body: { machineActionId, comment: "now" },
+    });
+    expect(urgent.status).toBe(202);
+    expect(urgent.body).toMatchObject({ added: false, promoted: true, state: "waiting" });
+    expect(Number((await intake.cancelQueue.getJob(urgent.body.jobId))?.priority)).toBe(0);
+  });
+
   it("runs a campaign by ids: 202 once the jobs are added, 202 while it drains, 200 when done, results paged", async () => {
     h = await startHarness();
     intake = await startTestIntake({ env: h.env });

@@ -37,6 +37,8 @@ export interface TestIntake {
   cancelQueue: Queue;
   redis: Redis;
   newKey(fields?: Partial<Omit<ApiKeyRecord, "createdAt">>): Promise<string>;
+  /** What SIGHUP does to `serve`: MDE_TENANTS_FILE read again. */
+  reloadTenants(): void;
   call(method: string, path: string, options?: CallOptions): Promise<Answer>;
   close(): Promise<void>;
 }
@@ -60,7 +62,11 @@ export async function startTestIntake(
   };
   const config = parseConfig(env);
   const logs: string[] = [];
-  const running: RunningIntake = await startIntake(config, capturingLogger("debug", logs), options.overrides);
+  const running: RunningIntake = await startIntake(
+    { config, env },
+    capturingLogger("debug", logs),
+    options.overrides,
+  );
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const keys = new ApiKeyStore(redis, keyPrefix(config));
   const cancelQueue = new Queue(config.cancelQueue, { connection: redis, prefix: config.queuePrefix });
@@ -73,6 +79,7 @@ export async function startTestIntake(
     keys,
     cancelQueue,
     redis,
+    reloadTenants: () => running.reloadTenants(),
     async newKey(fields = {}) {
       n += 1;
       const { key } = await keys.create({ name: `key-${n}`, tenants: [], readOnly: false, ...fields });
