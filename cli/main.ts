@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { errorMessage, OperationalError, UsageError } from "../shared/core/errors.js";
 import { campaignCommand } from "./campaign-command.js";
 import { demoCommand } from "./demo-command.js";
+import { doctorCommand } from "./doctor-command.js";
 import { enqueueCommand } from "./enqueue-command.js";
 import { resultsCommand } from "./results-command.js";
 import { simulatorCommand } from "./simulator-command.js";
@@ -22,6 +23,7 @@ const commands = [
   campaignCommand(env),
   resultsCommand(env),
   statusCommand(env),
+  doctorCommand(env),
   simulatorCommand(env),
   demoCommand(env),
 ];
