@@ -67,7 +67,7 @@ export function checkRoles(accessToken: string, tenant: TenantSettings): RolesCh
   return {
     status: "failed",
     summary,
-    fix: `the token lacks ${missing.join(" and ")}: add the application permission on WindowsDefenderATP to the app registration, then an administrator of the tenant grants admin consent at the consent URL`,
+    fix: `the token lacks ${missing.join(" and ")}: the app registration must request it (API permissions, WindowsDefenderATP, application permissions), then an administrator of the tenant grants admin consent again at the consent URL`,
     consentUrl,
     ...base,
   };
