@@ -4,6 +4,7 @@ import { errorMessage, OperationalError, UsageError } from "../shared/core/error
 import { apiKeysCommand } from "./api-keys-command.js";
 import { campaignCommand } from "./campaign-command.js";
 import { demoCommand } from "./demo-command.js";
+import { doctorCommand } from "./doctor-command.js";
 import { enqueueCommand } from "./enqueue-command.js";
 import { resultsCommand } from "./results-command.js";
 import { serveCommand } from "./serve-command.js";
@@ -26,6 +27,7 @@ const commands = [
   statusCommand(env),
   serveCommand(env),
   apiKeysCommand(env),
+  doctorCommand(env),
   simulatorCommand(env),
   demoCommand(env),
 ];
