@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
 import { errorMessage, OperationalError, UsageError } from "../shared/core/errors.js";
+import { auditCommand } from "./audit-command.js";
 import { campaignCommand } from "./campaign-command.js";
 import { demoCommand } from "./demo-command.js";
 import { enqueueCommand } from "./enqueue-command.js";
@@ -22,6 +23,7 @@ const commands = [
   campaignCommand(env),
   resultsCommand(env),
   statusCommand(env),
+  auditCommand(env),
   simulatorCommand(env),
   demoCommand(env),
 ];

@@ -45,6 +45,8 @@ export const SETTINGS = {
   },
   /** Finished jobs, results and campaign records stay this long, then BullMQ removes them. */
   resultRetentionMs: { env: "RESULT_RETENTION", default: "7d", schema: kind.retention },
+  /** Audit records (requests, HTTP refusals, outcomes) stay this long in their Redis Stream. */
+  auditRetentionMs: { env: "AUDIT_RETENTION", default: "90d", schema: kind.retention },
   /** Defender API root, without trailing slash; https only, http for loopback hosts (the simulator). */
   apiBaseUrl: {
     env: "MDE_API_BASE_URL",

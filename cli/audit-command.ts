@@ -1,0 +1,51 @@
+import { Command } from "commander";
+import { parseConfig, readEnvironment } from "../shared/config/config.js";
+import { parseDuration } from "../shared/config/durations.js";
+import { isGuid } from "../shared/contract/guid.js";
+import { UsageError } from "../shared/core/errors.js";
+import { AuditLog, type AuditRecord } from "../shared/redis/audit-log.js";
+import { connectRedis } from "../shared/redis/connection.js";
+import { keyPrefix } from "../shared/redis/queues.js";
+
+export function auditCommand(env: NodeJS.ProcessEnv): Command {
+  return new Command("audit")
+    .description(
+      "Print the audit trail (requests, HTTP refusals, outcomes) kept for AUDIT_RETENTION, oldest first.",
+    )
+    .option("--since <duration>", "only the records of the last <int><s|m|h|d>, e.g. 24h")
+    .option("--tenant <id>", "only the records of this tenant")
+    .option("--json", "one JSON object per line, ready for a SIEM")
+    .action(async (opts: { since?: string; tenant?: string; json?: boolean }) => {
+      const config = parseConfig(readEnvironment(env, process.cwd()));
+      const sinceMs = opts.since === undefined ? undefined : parseDuration(opts.since, ["s", "m", "h", "d"]);
+      if (opts.since !== undefined && sinceMs === undefined)
+        throw new UsageError(`--since ${JSON.stringify(opts.since)} must be <int><s|m|h|d>, e.g. 24h.`);
+      if (opts.tenant !== undefined && !isGuid(opts.tenant))
+        throw new UsageError(`--tenant ${JSON.stringify(opts.tenant)} must be a tenant GUID.`);
+      const redis = await connectRedis(config.redisUrl, { blocking: false, queuePrefix: config.queuePrefix });
+      try {
+        const log = new AuditLog(redis, keyPrefix(config), config.auditRetentionMs);
+        for await (const record of log.records({ sinceMs, tenantId: opts.tenant }))
+          process.stdout.write(`${opts.json ? JSON.stringify(record) : describe(record)}\n`);
+      } finally {
+        redis.disconnect();
+      }
+    });
+}
+
+/** One line per record: time, kind, what came of it, then the fields it has. */
+function describe(r: AuditRecord): string {
+  const ids = r.machineActionIds ?? [];
+  const fields: [string, string | null | undefined][] = [
+    ["tenant", r.tenantId],
+    ["job", r.jobId],
+    ["campaign", r.campaignId],
+    ["actions", ids.length > 1 ? `${ids[0]} (+${ids.length - 1} more)` : ids[0]],
+    ["by", r.requestedBy],
+    ["key", r.apiKey],
+    ["from", r.client],
+    ["reason", r.reason],
+  ];
+  const what = [r.outcome, r.status].filter(Boolean).join(" ");
+  return [r.at, r.kind, what || "-", ...fields.filter(([, v]) => v).map(([k, v]) => `${k}=${v}`)].join("  ");
+}
