@@ -28,6 +28,9 @@ export interface AuditEntry {
 /** A stored record: `at` is when Redis appended it (Redis's clock, the one every host shares). */
 export type AuditRecord = { at: string; id: string } & AuditEntry;
 
+/** Who is asking, the same for every record of one request. */
+export type AuditWho = Pick<AuditEntry, "requestedBy" | "apiKey" | "client">;
+
 /** Where front doors and the worker append; `AuditLog.as` fills in who is asking. */
 export interface AuditSink {
   append(entry: AuditEntry): Promise<void>;
@@ -88,7 +91,7 @@ export class AuditLog implements AuditSink {
   }
 
   /** A sink that fills in who is asking, for every record a front door writes on one request. */
-  as(who: Pick<AuditEntry, "requestedBy" | "apiKey" | "client">): AuditSink {
+  as(who: AuditWho): AuditSink {
     return {
       append: (entry) =>
         this.append({

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
@@ -88,6 +91,32 @@ describe("the audit trail", () => {
     expect(human.stdout).toMatch(/ outcome {2}cancelled Cancelled/);
     const otherTenant = await runCli(["audit", "--tenant", crypto.randomUUID()], h.env);
     expect(otherTenant.stdout).toBe("");
+  });
+
+  it("records a CLI campaign as coming from the CLI", async () => {
+    h = await startHarness();
+    const file = join(mkdtempSync(join(tmpdir(), "mde-audit-")), "ids.txt");
+    const ids = [crypto.randomUUID(), crypto.randomUUID()];
+    writeFileSync(file, ids.join("\n"));
+    const started = await runCli(
+      ["campaign", "--ids-file", file, "--comment", "sweep", "--name", "sweep-1"],
+      h.env,
+    );
+    expect(started.code).toBe(0);
+    const printed = await runCli(["audit", "--json"], h.env);
+    const records = printed.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as AuditRecord);
+    expect(records).toEqual([
+      expect.objectContaining({
+        kind: "request",
+        campaignId: "sweep-1",
+        machineActionIds: ids,
+        status: "added",
+        client: expect.stringMatching(/^cli:/),
+      }),
+    ]);
   });
 
   it("records a campaign's requests: the actions that got a job, and those already queued", async () => {
