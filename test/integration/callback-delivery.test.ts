@@ -10,6 +10,7 @@ import type { CancelResult } from "../../shared/contract/cancel-result.js";
 import { createLogger } from "../../shared/core/logger.js";
 import { CallbackStore } from "../../shared/redis/callback-store.js";
 import { deleteKeys, REDIS_URL, uniquePrefix } from "../support/redis.js";
+import { sampleResult as result } from "../support/sample-result.js";
 import { waitFor } from "../support/wait.js";
 import { newWebhookSecret, type Receiver, startReceiver } from "../support/webhook-receiver.js";
 
@@ -71,25 +72,6 @@ function deliveryWorker(
   });
   workers.push(worker);
   return worker.ready();
-}
-
-function result(jobId: string): CancelResult {
-  return {
-    jobId,
-    machineActionId: crypto.randomUUID(),
-    tenantId: crypto.randomUUID(),
-    outcome: "cancelled",
-    status: "Cancelled",
-    action: { id: "x", status: "Cancelled" },
-    error: null,
-    attempts: 1,
-    comment: "stop",
-    correlationId: "INC-1",
-    campaignId: null,
-    requestedBy: null,
-    enqueuedAt: new Date().toISOString(),
-    finishedAt: new Date().toISOString(),
-  };
 }
 
 /** Registers `url` for a job and records its result, as the intake and the worker do. */

@@ -1,11 +1,11 @@
 import { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type Delivery, webhookId } from "../../shared/contract/callback-event.js";
-import type { CancelResult } from "../../shared/contract/cancel-result.js";
 import { CallbackStore } from "../../shared/redis/callback-store.js";
 import { CampaignStore } from "../../shared/redis/campaign-store.js";
 import { keyPrefix } from "../../shared/redis/queues.js";
 import { deleteKeys, REDIS_URL, uniquePrefix } from "../support/redis.js";
+import { sampleResult as result } from "../support/sample-result.js";
 
 const URL_A = "https://hooks.example.com/a?sig=capability";
 let prefix: string;
@@ -25,25 +25,6 @@ afterEach(async () => {
   redis.disconnect();
   await deleteKeys(prefix);
 });
-
-function result(jobId: string, campaignId: string | null = null): CancelResult {
-  return {
-    jobId,
-    machineActionId: crypto.randomUUID(),
-    tenantId: crypto.randomUUID(),
-    outcome: "cancelled",
-    status: "Cancelled",
-    action: null,
-    error: null,
-    attempts: 1,
-    comment: "c",
-    correlationId: null,
-    campaignId,
-    requestedBy: null,
-    enqueuedAt: new Date().toISOString(),
-    finishedAt: new Date().toISOString(),
-  };
-}
 
 const deliveries = async () =>
   (await store.queue.getJobs(["waiting", "delayed", "prioritized"])).map((j) => ({
@@ -106,8 +87,8 @@ describe("callback registrations and recorded deliveries", () => {
   it("records campaign.finished once, when the last job finishes after every job was added", async () => {
     await campaigns.create("camp-1", { comment: "c", source: "test", priority: 1000, callbackUrl: URL_A });
     await campaigns.addActions("camp-1", ["a1", "a2"]);
-    const first = { ...result("j1", "camp-1"), machineActionId: "a1" };
-    const last = { ...result("j2", "camp-1"), machineActionId: "a2" };
+    const first = result("j1", { campaignId: "camp-1", machineActionId: "a1" });
+    const last = result("j2", { campaignId: "camp-1", machineActionId: "a2" });
     // Still adding jobs: even a campaign whose jobs have all finished is not finished yet.
     expect(await campaigns.record(first)).toBeUndefined();
     expect(await campaigns.record(last)).toBeUndefined();
@@ -133,8 +114,10 @@ describe("callback registrations and recorded deliveries", () => {
     await campaigns.create("camp-2", { comment: "c", source: "test", priority: 1000 });
     await campaigns.addActions("camp-2", ["b1", "b2"]);
     expect(await campaigns.seal("camp-2")).toBeUndefined();
-    expect(await campaigns.record({ ...result("k1", "camp-2"), machineActionId: "b1" })).toBeUndefined();
-    const finished = await campaigns.record({ ...result("k2", "camp-2"), machineActionId: "b2" });
+    expect(
+      await campaigns.record(result("k1", { campaignId: "camp-2", machineActionId: "b1" })),
+    ).toBeUndefined();
+    const finished = await campaigns.record(result("k2", { campaignId: "camp-2", machineActionId: "b2" }));
     expect(finished).toEqual({ summary: expect.objectContaining({ id: "camp-2", done: 2 }) });
     // No URL registered: nothing to deliver.
     expect(await store.recordCampaign(finished as NonNullable<typeof finished>)).toBe(false);
