@@ -142,6 +142,10 @@ export class CallbackStore {
     // An existing job id makes add() a no-op: that is what makes recording idempotent.
     await this.queue.add(delivery.type, delivery, {
       jobId: webhookId(delivery.type, delivery.subject, version),
+      // For a failure of `serve` itself (Redis erring mid-attempt); a receiver's failures follow
+      // the retry schedule instead, by delaying the job without spending these.
+      attempts: 10,
+      backoff: { type: "exponential", delay: 10_000 },
       ...retentionOptions(this.config),
     });
   }

@@ -1,7 +1,9 @@
 import { Writable } from "node:stream";
 import type { Job } from "bullmq";
 import { Redis } from "ioredis";
+import { Webhook } from "standardwebhooks";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { freePort } from "../../cli/free-port.js";
 import type { AttemptResult } from "../../intake/callbacks/callback-metrics.js";
 import { DeliveryWorker } from "../../intake/callbacks/delivery-worker.js";
 import type { RetrySchedule } from "../../intake/callbacks/retry-schedule.js";
@@ -9,6 +11,7 @@ import { webhookId } from "../../shared/contract/callback-event.js";
 import type { CancelResult } from "../../shared/contract/cancel-result.js";
 import { createLogger } from "../../shared/core/logger.js";
 import { CallbackStore } from "../../shared/redis/callback-store.js";
+import { startScript } from "../support/cli.js";
 import { deleteKeys, REDIS_URL, uniquePrefix } from "../support/redis.js";
 import { sampleResult as result } from "../support/sample-result.js";
 import { waitFor } from "../support/wait.js";
@@ -200,5 +203,42 @@ describe("callback delivery (serve's side), over HTTPS to loopback receivers", (
     expect(await store.recordResult(result(jobId))).toBe(false);
     expect(await store.counts()).toEqual({ pending: 0, failed: 0 });
     expect(hook.received).toHaveLength(1);
+  });
+
+  it("the example receiver verifies each delivery, acts once per webhook-id and refuses a forgery", async () => {
+    const port = await freePort();
+    const example = startScript("examples/webhook-receiver.ts", [String(port)], { WEBHOOK_SECRET: SECRET });
+    const output = { stdout: "", stderr: "" };
+    example.stdout?.on("data", (chunk) => {
+      output.stdout += chunk;
+    });
+    example.stderr?.on("data", (chunk) => {
+      output.stderr += chunk;
+    });
+    try {
+      await waitFor("the example to listen", () => output.stdout.includes("listening"));
+      await deliveryWorker({ allowedHosts: [`127.0.0.1:${port}`] });
+      const { result: r } = await recordDelivery(`http://127.0.0.1:${port}/mde`);
+      await waitFor("the example to act", () =>
+        output.stdout.includes(`cancel.finished ${r.machineActionId}: cancelled`),
+      );
+
+      // The same delivery again (at least once) is acknowledged, not acted on twice.
+      const body = JSON.stringify({ type: "cancel.finished", timestamp: r.finishedAt, data: r });
+      const id = webhookId("cancel.finished", r.jobId);
+      const signed = (secret: string) => ({
+        "webhook-id": id,
+        "webhook-timestamp": String(Math.floor(Date.now() / 1000)),
+        "webhook-signature": new Webhook(secret).sign(id, new Date(), body),
+      });
+      const post = (headers: Record<string, string>) =>
+        fetch(`http://127.0.0.1:${port}/mde`, { method: "POST", headers, body });
+      expect((await post(signed(SECRET))).status).toBe(204);
+      expect((await post(signed(newWebhookSecret()))).status).toBe(401);
+      expect(output.stdout.split(r.machineActionId as string)).toHaveLength(2);
+      await waitFor("the refusal on stderr", () => output.stderr.includes("refused a delivery"));
+    } finally {
+      example.kill("SIGTERM");
+    }
   });
 });
