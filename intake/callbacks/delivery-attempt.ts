@@ -1,5 +1,5 @@
 import { Webhook } from "standardwebhooks";
-import { callbackBody, type Delivery } from "../../shared/contract/callback-event.js";
+import { callbackBody, type Delivery, WEBHOOK_SECRET_PATTERN } from "../../shared/contract/callback-event.js";
 import { errorMessage, UsageError } from "../../shared/core/errors.js";
 import { parseRetryAfter } from "../../shared/defender/retry-policy.js";
 import { checkCallbackUrl, type GuardPolicy } from "./callback-guard.js";
@@ -39,7 +39,7 @@ export class DeliveryAttempt {
     private readonly readData: DataSource,
     private readonly timeoutMs = DELIVERY_TIMEOUT_MS,
   ) {
-    if (!/^whsec_[A-Za-z0-9+/]{22,}={0,2}$/.test(secret))
+    if (!WEBHOOK_SECRET_PATTERN.test(secret))
       throw new UsageError(
         "INTAKE_WEBHOOK_SECRET must be whsec_ followed by the base64 of at least 16 random bytes (24 or more recommended).",
       );
