@@ -40,6 +40,7 @@ function describe(r: AuditRecord): string {
     ["tenant", r.tenantId],
     ["job", r.jobId],
     ["campaign", r.campaignId],
+    ["route", r.route],
     ["actions", ids.length > 1 ? `${ids[0]} (+${ids.length - 1} more)` : ids[0]],
     ["by", r.requestedBy],
     ["key", r.apiKey],

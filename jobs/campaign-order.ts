@@ -23,8 +23,6 @@ export interface CampaignOrder {
   /** BullMQ priority; default DEFAULT_CAMPAIGN_PRIORITY (1000), behind every urgent cancel. */
   priority?: number;
   requestedBy?: string;
-  /** Where `campaign.finished` goes, once every job has its outcome (checked by the caller's guard). */
-  callbackUrl?: string;
 }
 
 /** What a dry run found; nothing was enqueued. */

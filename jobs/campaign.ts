@@ -42,8 +42,8 @@ export interface CampaignStart {
 export interface CampaignExtras {
   /** Records the campaign's requests: one record per slice of up to 1,000 actions. */
   audit?: AuditSink;
-  /** `campaign.finished` goes to `url`: kept with the campaign's record before any job exists. */
-  callback?: { url: string; recorder: Pick<CallbackStore, "recordCampaign"> };
+  /** Records `campaign.finished` of a campaign whose jobs all finished before the last was added. */
+  callbacks?: Pick<CallbackStore, "recordCampaign">;
 }
 
 export function newCampaignId(now = new Date()): string {
@@ -74,12 +74,7 @@ export async function startCampaign(
   const bad = req.ids.filter((id) => !isGuid(id));
   if (bad.length > 0) throw new UsageError(`Nothing was enqueued: ${bad.slice(0, 5).join(", ")} not GUIDs.`);
   const campaignId = validateCampaignId(req.campaignId ?? newCampaignId());
-  const created = await store.create(campaignId, {
-    comment: req.comment,
-    source: req.source,
-    priority,
-    callbackUrl: extras.callback?.url,
-  });
+  const created = await store.create(campaignId, { comment: req.comment, source: req.source, priority });
   if (!created && !req.replay)
     throw new UsageError(
       `Campaign ${campaignId} already exists; choose another --name, or use --retry-failed.`,
@@ -120,7 +115,7 @@ export async function startCampaign(
   }
   // Only now can the campaign finish; its jobs may all have finished already.
   const finished = await store.seal(campaignId);
-  if (finished) await extras.callback?.recorder.recordCampaign(finished);
+  if (finished) await extras.callbacks?.recordCampaign(finished);
   return { campaignId, added, alreadyQueued };
 }
 

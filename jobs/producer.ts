@@ -37,6 +37,11 @@ export interface ProducerOptions {
   logger?: Logger;
   /** Where requests come from, for the audit trail; default `library@<host>`. A request's own `who` wins. */
   client?: string;
+  /**
+   * false: this producer's requests are left out of the audit trail, because its front door
+   * records them itself (serve's audit hook, with the API key and the client's address). Default true.
+   */
+  audit?: boolean;
 }
 
 /**
@@ -51,9 +56,9 @@ export class Producer {
   private readonly limiter: RateLimiter;
   private readonly auditLog: AuditLog;
   /**
-   * Callback registrations: `registerJob` right after enqueueing (a job that finished in between
-   * still gets its delivery), `drop` to unsubscribe (the cancel goes on), `counts` for status.
-   * URLs must have passed the caller's guard. A campaign's URL goes in its order instead.
+   * Callback registrations: `registerJob` or `registerCampaign` right after enqueueing or starting
+   * (what finished in between still gets its delivery), `drop` to unsubscribe (the cancel goes
+   * on), `counts` for status. URLs must have passed the caller's guard.
    */
   readonly callbacks: CallbackStore;
   private defender: DefenderClient | undefined;
@@ -63,6 +68,7 @@ export class Producer {
     private readonly redis: RedisConnection,
     private readonly logger: Logger,
     private readonly origin: string,
+    private readonly auditing: boolean,
   ) {
     this.queue = this.openQueue(config.cancelQueue);
     this.store = new CampaignStore(redis, keyPrefix(config), config.resultRetentionMs);
@@ -76,7 +82,8 @@ export class Producer {
   static async open(config: Config, options: ProducerOptions = {}): Promise<Producer> {
     const redis = await connectRedis(config.redisUrl, { blocking: false, queuePrefix: config.queuePrefix });
     const client = options.client ?? `library@${hostname()}`;
-    return new Producer(config, redis, options.logger ?? createLogger("silent"), client);
+    const logger = options.logger ?? createLogger("silent");
+    return new Producer(config, redis, logger, client, options.audit ?? true);
   }
 
   /**
@@ -91,7 +98,7 @@ export class Producer {
       defaultTenantId: options.defaultTenantId ?? this.config.tenantId,
       priority: options.priority,
       resultRetentionMs: this.config.resultRetentionMs,
-      audit: this.audit(options.who),
+      audit: this.auditing ? this.audit(options.who) : undefined,
     });
   }
 
@@ -116,8 +123,7 @@ export class Producer {
     const { ids, source, replayOf } = await this.resolve(order);
     if (options.confirm && !(await options.confirm(ids.length))) return undefined;
     await clearStaleTickets(this.queue, this.limiter, order.tenantId);
-    const callback = order.callbackUrl ? { url: order.callbackUrl, recorder: this.callbacks } : undefined;
-    const extras = { audit: this.audit(options.who), callback };
+    const extras = { audit: this.auditing ? this.audit(options.who) : undefined, callbacks: this.callbacks };
     const request = {
       ids,
       source,

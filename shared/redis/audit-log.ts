@@ -19,7 +19,12 @@ export interface AuditEntry {
   machineActionIds?: string[];
   jobId?: string;
   campaignId?: string;
-  /** request: added, already_queued or promoted; refusal: the HTTP status; outcome: Defender's status. */
+  /** HTTP: the method and route, e.g. `POST /v1/cancels`. */
+  route?: string;
+  /**
+   * request: added, already_queued or promoted (over HTTP: the HTTP status); refusal: the HTTP
+   * status; outcome: Defender's status of the action.
+   */
   status?: string | null;
   outcome?: string;
   reason?: string;

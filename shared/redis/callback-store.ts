@@ -2,7 +2,7 @@ import type { Queue } from "bullmq";
 import type { Config } from "../config/config.js";
 import { type Delivery, webhookId } from "../contract/callback-event.js";
 import type { CancelResult } from "../contract/cancel-result.js";
-import type { FinishedCampaign } from "./campaign-store.js";
+import { CampaignStore, type FinishedCampaign } from "./campaign-store.js";
 import type { RedisConnection } from "./connection.js";
 import { defineScript, type LuaScript } from "./lua-script.js";
 import { callbacksQueueName, keyPrefix, openQueue, retentionOptions } from "./queues.js";
@@ -49,7 +49,7 @@ export interface DeliveryCounts {
 /**
  * Callback registrations and recorded deliveries. The cancel job's data is fixed by the contract,
  * so a job's callback URL lives beside it in Redis, for RESULT_RETENTION; a campaign's lives in its
- * record. Recording is idempotent: a delivery's job id is its `webhook-id`, so a result published
+ * record. Register right after enqueueing or starting: what finished in between is recorded then. Recording is idempotent: a delivery's job id is its `webhook-id`, so a result published
  * twice, or a registration racing the job's end, adds one delivery.
  */
 export class CallbackStore {
@@ -58,6 +58,7 @@ export class CallbackStore {
   private readonly registerScript: LuaScript<number>;
   private readonly finishScript: LuaScript<string | null>;
   private readonly dropScript: LuaScript<number>;
+  private readonly campaigns: CampaignStore;
 
   constructor(
     private readonly redis: RedisConnection,
@@ -68,6 +69,7 @@ export class CallbackStore {
     this.registerScript = defineScript(redis, "mdeCallbackRegister", 1, REGISTER);
     this.finishScript = defineScript(redis, "mdeCallbackFinish", 1, FINISH);
     this.dropScript = defineScript(redis, "mdeCallbackDrop", 1, DROP);
+    this.campaigns = new CampaignStore(redis, this.prefix, config.resultRetentionMs);
   }
 
   /**
@@ -81,6 +83,16 @@ export class CallbackStore {
         { url, type: "cancel.finished", timestamp: new Date().toISOString(), subject: jobId, data: null },
         "",
       );
+  }
+
+  /**
+   * Registers `url` for the campaign's `campaign.finished` (kept with its record); recorded now
+   * when the campaign has finished already. False for an unknown campaign.
+   */
+  async registerCampaign(campaignId: string, url: string): Promise<boolean> {
+    const { found, finished } = await this.campaigns.setCallback(campaignId, url);
+    if (finished) await this.recordCampaign(finished);
+    return found;
   }
 
   /** The worker's side: records the delivery of a registered job's result (idempotent). */

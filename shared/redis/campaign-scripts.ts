@@ -2,8 +2,8 @@
 
 /**
  * Finished = every action has its outcome and no producer is still adding jobs (`adding`, set by
- * each addActions, cleared by seal): without that flag the first slice of a large campaign could
- * finish before the next slice is added. Answers the registered callback URL ("" for none).
+ * create and each addActions, cleared by seal): without that flag the first slice of a large
+ * campaign could finish before the next slice is added. Answers the callback URL ("" for none).
  */
 const FINISHED = `
 local function finished(record)
@@ -41,6 +41,17 @@ export const SEAL_SCRIPT = `${FINISHED}
 if redis.call("EXISTS", KEYS[1]) == 0 then return false end
 redis.call("HDEL", KEYS[1], "adding")
 return finished(KEYS[1])
+`;
+
+/**
+ * Registers the campaign's callback URL. In one script with finished(), so a registration racing
+ * the last job's record is seen by one side or the other (both record idempotently).
+ */
+export const SET_CALLBACK_SCRIPT = `${FINISHED}
+-- KEYS: record; ARGV: url. Returns -1 for an unknown campaign, 0 while it runs, the URL once finished.
+if redis.call("EXISTS", KEYS[1]) == 0 then return -1 end
+redis.call("HSET", KEYS[1], "callbackUrl", ARGV[1])
+return finished(KEYS[1]) or 0
 `;
 
 /** Puts actions into a campaign: new ones raise the total, finished ones (a replay) wait again. */

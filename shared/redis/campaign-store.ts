@@ -2,7 +2,13 @@
 
 import type { CancelResult, Outcome } from "../contract/cancel-result.js";
 import { OUTCOMES } from "../contract/cancel-result.js";
-import { ADD_SCRIPT, RECORD_SCRIPT, REMOVE_SCRIPT, SEAL_SCRIPT } from "./campaign-scripts.js";
+import {
+  ADD_SCRIPT,
+  RECORD_SCRIPT,
+  REMOVE_SCRIPT,
+  SEAL_SCRIPT,
+  SET_CALLBACK_SCRIPT,
+} from "./campaign-scripts.js";
 import type { RedisConnection } from "./connection.js";
 import { defineScript, type LuaScript } from "./lua-script.js";
 
@@ -29,6 +35,7 @@ export interface FinishedCampaign {
 export class CampaignStore {
   private readonly recordScript: LuaScript<string | null>;
   private readonly sealScript: LuaScript<string | null>;
+  private readonly setCallbackScript: LuaScript<string | number>;
   private readonly addScript: LuaScript<number>;
   private readonly removeScript: LuaScript<number>;
 
@@ -39,18 +46,13 @@ export class CampaignStore {
   ) {
     this.recordScript = defineScript(redis, "mdeCampaignRecord", 4, RECORD_SCRIPT);
     this.sealScript = defineScript(redis, "mdeCampaignSeal", 1, SEAL_SCRIPT);
+    this.setCallbackScript = defineScript(redis, "mdeCampaignSetCallback", 1, SET_CALLBACK_SCRIPT);
     this.addScript = defineScript(redis, "mdeCampaignAdd", 4, ADD_SCRIPT);
     this.removeScript = defineScript(redis, "mdeCampaignRemove", 2, REMOVE_SCRIPT);
   }
 
-  /**
-   * Creates the record; false when a campaign of that id already exists. A `callbackUrl` is kept
-   * with it (never shown by get()), so it is registered before any of its jobs can finish.
-   */
-  async create(
-    id: string,
-    fields: { comment: string; source: string; priority: number; callbackUrl?: string },
-  ): Promise<boolean> {
+  /** Creates the record; false when a campaign of that id already exists. */
+  async create(id: string, fields: { comment: string; source: string; priority: number }): Promise<boolean> {
     const key = this.keys(id)[0];
     const created = await this.redis.hsetnx(key, "createdAt", new Date().toISOString());
     if (created === 0) return false;
@@ -63,7 +65,8 @@ export class CampaignStore {
         priority: fields.priority,
         total: 0,
         done: 0,
-        ...(fields.callbackUrl ? { callbackUrl: fields.callbackUrl } : {}),
+        // Not finished while its jobs are being added: seal() clears it.
+        adding: 1,
       })
       .pexpire(key, this.retentionMs)
       .zadd(this.indexKey(), Date.now(), id)
@@ -107,6 +110,17 @@ export class CampaignStore {
   /** Every job has been added: answers the campaign when its jobs have all finished already. */
   async seal(id: string): Promise<FinishedCampaign | undefined> {
     return this.finished(id, await this.sealScript(this.keys(id)[0]));
+  }
+
+  /**
+   * Keeps `url` (never shown by get()) for `campaign.finished`. Answers whether the campaign is
+   * known, and the campaign when it has finished already: its callback is then the caller's to record.
+   */
+  async setCallback(id: string, url: string): Promise<{ found: boolean; finished?: FinishedCampaign }> {
+    const reply = await this.setCallbackScript(this.keys(id)[0], url);
+    if (reply === -1) return { found: false };
+    const finished = reply === 0 ? undefined : await this.finished(id, String(reply));
+    return { found: true, ...(finished ? { finished } : {}) };
   }
 
   private async finished(id: string, reply: string | null): Promise<FinishedCampaign | undefined> {

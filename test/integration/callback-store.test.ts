@@ -85,7 +85,8 @@ describe("callback registrations and recorded deliveries", () => {
   });
 
   it("records campaign.finished once, when the last job finishes after every job was added", async () => {
-    await campaigns.create("camp-1", { comment: "c", source: "test", priority: 1000, callbackUrl: URL_A });
+    await campaigns.create("camp-1", { comment: "c", source: "test", priority: 1000 });
+    expect(await store.registerCampaign("camp-1", URL_A)).toBe(true);
     await campaigns.addActions("camp-1", ["a1", "a2"]);
     const first = result("j1", { campaignId: "camp-1", machineActionId: "a1" });
     const last = result("j2", { campaignId: "camp-1", machineActionId: "a2" });
@@ -122,5 +123,15 @@ describe("callback registrations and recorded deliveries", () => {
     // No URL registered: nothing to deliver.
     expect(await store.recordCampaign(finished as NonNullable<typeof finished>)).toBe(false);
     expect(await deliveries()).toEqual([]);
+    // A URL registered after the campaign finished gets its delivery at once, the summary with it.
+    expect(await store.registerCampaign("camp-2", URL_A)).toBe(true);
+    expect((await deliveries()).map((d) => d.data)).toEqual([
+      expect.objectContaining({
+        type: "campaign.finished",
+        subject: "camp-2",
+        data: expect.objectContaining({ done: 2 }),
+      }),
+    ]);
+    expect(await store.registerCampaign("no-such-campaign", URL_A)).toBe(false);
   });
 });

@@ -56,8 +56,8 @@ describe("callbacks from the worker's results to a receiver", () => {
       source: { ids, label: "test" },
       comment: "sweep",
       campaignId: "sweep-1",
-      callbackUrl: receiver.url,
     });
+    await producer.callbacks.registerCampaign(started.campaignId, receiver.url);
     await h.startWorker();
 
     await waitFor("both callbacks", () => receiver.received.length >= 2);
