@@ -77,74 +77,32 @@ describe("the intake's audit port", () => {
   it("writes accepted requests and refusals to the audit trail, with the key's name only", async () => {
     const log = new AuditLog(redis, keyPrefix(config()), 86_400_000);
     const sink = auditTrailSink(log);
-    const who = { requestedBy: "api-key:soar", apiKey: "soar", clientAddress: "203.0.113.9" };
-    await sink.record({
-      kind: "accepted",
+    const post = {
       method: "POST",
       route: "/v1/cancels",
+      requestedBy: "api-key:soar",
+      apiKey: "soar",
+      clientAddress: "203.0.113.9",
+    };
+    await sink.record({
+      ...post,
+      kind: "accepted",
       status: 202,
-      ...who,
       tenantId: "t",
       machineActionIds: ["a"],
       jobId: "j",
     });
-    await sink.record({
-      kind: "refused",
-      method: "POST",
-      route: "/v1/cancels",
-      status: 403,
-      ...who,
-      reason: "this key is read-only",
-    });
-    await sink.record({
-      kind: "accepted",
-      method: "POST",
-      route: "/v1/cancels",
-      status: 202,
-      ...who,
-      jobId: "j",
-      replayed: true,
-    });
+    await sink.record({ ...post, kind: "refused", status: 403, reason: "this key is read-only" });
+    await sink.record({ ...post, kind: "accepted", status: 202, jobId: "j", replayed: true });
     const records: AuditRecord[] = [];
     for await (const r of log.records()) records.push(r);
-    expect(
-      records.map(({ kind, route, status, apiKey, client, jobId, reason }) => ({
-        kind,
-        route,
-        status,
-        apiKey,
-        client,
-        jobId,
-        reason,
-      })),
-    ).toEqual([
-      {
-        kind: "request",
-        route: "POST /v1/cancels",
-        status: "202",
-        apiKey: "soar",
-        client: "203.0.113.9",
-        jobId: "j",
-        reason: undefined,
-      },
-      {
-        kind: "refusal",
-        route: "POST /v1/cancels",
-        status: "403",
-        apiKey: "soar",
-        client: "203.0.113.9",
-        jobId: undefined,
-        reason: "this key is read-only",
-      },
-      {
-        kind: "request",
-        route: "POST /v1/cancels",
-        status: "202",
-        apiKey: "soar",
-        client: "203.0.113.9",
-        jobId: "j",
-        reason: "Idempotency-Key replay: nothing added",
-      },
+    // Every record carries the route, the key's name and the client's address.
+    for (const r of records)
+      expect(r).toMatchObject({ route: "POST /v1/cancels", apiKey: "soar", client: "203.0.113.9" });
+    expect(records.map((r) => [r.kind, r.status, r.jobId, r.reason])).toEqual([
+      ["request", "202", "j", undefined],
+      ["refusal", "403", undefined, "this key is read-only"],
+      ["request", "202", "j", "Idempotency-Key replay: nothing added"],
     ]);
   });
 });
