@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { parseConfig, readEnvironment } from "../shared/config/config.js";
 import { parseDuration } from "../shared/config/durations.js";
+import { loadTenantInfo } from "../shared/config/tenants.js";
 import { isGuid } from "../shared/contract/guid.js";
 import { UsageError } from "../shared/core/errors.js";
 import { AuditLog, type AuditRecord } from "../shared/redis/audit-log.js";
@@ -13,19 +14,27 @@ export function auditCommand(env: NodeJS.ProcessEnv): Command {
       "Print the audit trail (requests, HTTP refusals, outcomes) kept for AUDIT_RETENTION, oldest first.",
     )
     .option("--since <duration>", "only the records of the last <int><s|m|h|d>, e.g. 24h")
-    .option("--tenant <id>", "only the records of this tenant")
+    .option("--tenant <id|name>", "only the records of this tenant (a name from MDE_TENANTS_FILE, or a GUID)")
     .option("--json", "one JSON object per line, ready for a SIEM")
     .action(async (opts: { since?: string; tenant?: string; json?: boolean }) => {
-      const config = parseConfig(readEnvironment(env, process.cwd()));
+      const environment = readEnvironment(env, process.cwd());
+      const config = parseConfig(environment);
       const sinceMs = opts.since === undefined ? undefined : parseDuration(opts.since, ["s", "m", "h", "d"]);
       if (opts.since !== undefined && sinceMs === undefined)
         throw new UsageError(`--since ${JSON.stringify(opts.since)} must be <int><s|m|h|d>, e.g. 24h.`);
-      if (opts.tenant !== undefined && !isGuid(opts.tenant))
-        throw new UsageError(`--tenant ${JSON.stringify(opts.tenant)} must be a tenant GUID.`);
+      // Any GUID is taken: records outlive a tenant's removal from the file.
+      const tenantId =
+        opts.tenant === undefined || isGuid(opts.tenant)
+          ? opts.tenant
+          : loadTenantInfo({ config, env: environment }).resolve(opts.tenant)?.tenantId;
+      if (opts.tenant !== undefined && tenantId === undefined)
+        throw new UsageError(
+          `--tenant ${JSON.stringify(opts.tenant)} is neither a tenant GUID nor a tenant name in MDE_TENANTS_FILE.`,
+        );
       const redis = await connectRedis(config.redisUrl, { blocking: false, queuePrefix: config.queuePrefix });
       try {
         const log = new AuditLog(redis, keyPrefix(config), config.auditRetentionMs);
-        for await (const record of log.records({ sinceMs, tenantId: opts.tenant }))
+        for await (const record of log.records({ sinceMs, tenantId }))
           process.stdout.write(`${opts.json ? JSON.stringify(record) : describe(record)}\n`);
       } finally {
         redis.disconnect();

@@ -91,6 +91,14 @@ describe("the audit trail", () => {
     expect(human.stdout).toMatch(/ outcome {2}cancelled Cancelled/);
     const otherTenant = await runCli(["audit", "--tenant", crypto.randomUUID()], h.env);
     expect(otherTenant.stdout).toBe("");
+    // A tenant's name from MDE_TENANTS_FILE selects its records too.
+    const tenantsFile = join(mkdtempSync(join(tmpdir(), "mde-audit-")), "tenants.json");
+    writeFileSync(tenantsFile, JSON.stringify({ tenants: [{ id: TENANT, name: "contoso" }] }));
+    const byName = await runCli(["audit", "--tenant", "contoso", "--json"], {
+      ...h.env,
+      MDE_TENANTS_FILE: tenantsFile,
+    });
+    expect(byName.stdout.trim().split("\n")).toHaveLength(2);
   });
 
   it("records a CLI campaign as coming from the CLI", async () => {
@@ -189,7 +197,7 @@ describe("the audit trail", () => {
     expect(since.stderr).toMatch(/--since "3 weeks" must be <int><s\|m\|h\|d>/);
     const tenant = await runCli(["audit", "--tenant", "contoso.com"], env);
     expect(tenant.code).toBe(2);
-    expect(tenant.stderr).toMatch(/--tenant "contoso.com"/);
+    expect(tenant.stderr).toMatch(/--tenant "contoso.com" is neither a tenant GUID nor a tenant name/);
   });
 
   it("--since keeps only the records appended within it", async () => {
