@@ -41,7 +41,7 @@ export class DeliveryAttempt {
   ) {
     if (!WEBHOOK_SECRET_PATTERN.test(secret))
       throw new UsageError(
-        "INTAKE_WEBHOOK_SECRET must be whsec_ followed by the base64 of at least 16 random bytes (24 or more recommended).",
+        "INTAKE_WEBHOOK_SECRET must be whsec_ followed by the base64 of at least 24 random bytes.",
       );
     this.webhook = new Webhook(secret);
   }
