@@ -10,6 +10,7 @@ import { type Config, parseConfig, readEnvironment } from "../shared/config/conf
 import { MAX_COMMENT_CHARS, MAX_PRIORITY } from "../shared/contract/limits.js";
 import { UsageError } from "../shared/core/errors.js";
 import { ProgressView, printDryRun, printSummary } from "./campaign-view.js";
+import { cliClient } from "./cli-client.js";
 import { integerOption } from "./options.js";
 import { shutdownSignal, signalExitCode } from "./shutdown-signal.js";
 
@@ -62,7 +63,7 @@ async function runCampaign(config: Config, opts: CampaignOptions): Promise<void>
   const order = campaignOrder(config, opts);
   const json = Boolean(opts.json);
   const print = (text: string) => process.stdout.write(`${text}\n`);
-  await withProducer(config, async (producer) => {
+  const run = async (producer: Producer) => {
     if (opts.dryRun) {
       const found = await producer.dryRun(order);
       printDryRun(process.stdout, { ...found, json });
@@ -78,7 +79,8 @@ async function runCampaign(config: Config, opts: CampaignOptions): Promise<void>
       if (started.alreadyQueued.length > 0)
         print(`${started.alreadyQueued.length} action(s) already had a job in flight and were left to it.`);
     }
-  });
+  };
+  await withProducer(config, run, { client: cliClient() });
 }
 
 /** The options as a campaign order: every argument checked (and an ids file read) before Redis is asked. */

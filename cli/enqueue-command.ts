@@ -1,9 +1,11 @@
 import { Command } from "commander";
+import type { Producer } from "../jobs/producer.js";
 import { withProducer } from "../jobs/with-producer.js";
 import { parseConfig, readEnvironment } from "../shared/config/config.js";
 import { isGuid } from "../shared/contract/guid.js";
 import { commentProblem, MAX_COMMENT_CHARS, MAX_PRIORITY, validPriority } from "../shared/contract/limits.js";
 import { UsageError } from "../shared/core/errors.js";
+import { cliClient } from "./cli-client.js";
 
 export function enqueueCommand(env: NodeJS.ProcessEnv): Command {
   return new Command("enqueue")
@@ -42,7 +44,7 @@ export function enqueueCommand(env: NodeJS.ProcessEnv): Command {
         throw new UsageError(
           `Nothing was enqueued: ${badIds.map((id) => JSON.stringify(id)).join(", ")} ${badIds.length === 1 ? "is not a" : "are not"} machine action GUID${badIds.length === 1 ? "" : "s"}.`,
         );
-      await withProducer(config, async (producer) => {
+      const run = async (producer: Producer) => {
         for (const e of await producer.enqueue(requests, { priority })) {
           const status = e.added ? "added" : e.promoted ? "promoted" : "already_queued";
           process.stdout.write(
@@ -51,6 +53,7 @@ export function enqueueCommand(env: NodeJS.ProcessEnv): Command {
               : `${e.jobId}\t${status.replace("_", " ")}\t${e.machineActionId}\n`,
           );
         }
-      });
+      };
+      await withProducer(config, run, { client: cliClient() });
     });
 }

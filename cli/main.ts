@@ -2,6 +2,7 @@
 import { Command, CommanderError } from "commander";
 import { errorMessage, OperationalError, UsageError } from "../shared/core/errors.js";
 import { apiKeysCommand } from "./api-keys-command.js";
+import { auditCommand } from "./audit-command.js";
 import { campaignCommand } from "./campaign-command.js";
 import { demoCommand } from "./demo-command.js";
 import { doctorCommand } from "./doctor-command.js";
@@ -28,6 +29,7 @@ const commands = [
   serveCommand(env),
   apiKeysCommand(env),
   doctorCommand(env),
+  auditCommand(env),
   simulatorCommand(env),
   demoCommand(env),
 ];

@@ -7,6 +7,8 @@ import { isWaitError, UsageError } from "../shared/core/errors.js";
 import { sleep } from "../shared/core/sleep.js";
 import type { ActionPage, DefenderClient } from "../shared/defender/defender-client.js";
 import { ENDPOINTS } from "../shared/defender/endpoints.js";
+import { type AuditSink, auditSlice } from "../shared/redis/audit-log.js";
+import type { CallbackStore } from "../shared/redis/callback-store.js";
 import type { CampaignStore } from "../shared/redis/campaign-store.js";
 import { CANCEL_JOB_NAME, deduplicationId, newJobId, retentionOptions } from "../shared/redis/queues.js";
 import type { RateLimiter } from "../shared/redis/rate-limiter.js";
@@ -36,6 +38,14 @@ export interface CampaignStart {
   alreadyQueued: string[];
 }
 
+/** What a campaign may carry besides its jobs; none by default. */
+export interface CampaignExtras {
+  /** Records the campaign's requests: one record per slice of up to 1,000 actions. */
+  audit?: AuditSink;
+  /** Records `campaign.finished` of a campaign whose jobs all finished before the last was added. */
+  callbacks?: Pick<CallbackStore, "recordCampaign">;
+}
+
 export function newCampaignId(now = new Date()): string {
   return `c-${now.toISOString().slice(0, 10)}-${randomBytes(4).toString("hex")}`;
 }
@@ -57,6 +67,7 @@ export async function startCampaign(
   queue: Queue,
   store: CampaignStore,
   req: CampaignRequest,
+  extras: CampaignExtras = {},
 ): Promise<CampaignStart> {
   const priority = req.priority ?? DEFAULT_CAMPAIGN_PRIORITY;
   if (!validPriority(priority))
@@ -103,7 +114,16 @@ export async function startCampaign(
     await store.removeActions(campaignId, skipped);
     alreadyQueued.push(...skipped);
     added += planned.length - skipped.length;
+    await auditSlice(
+      extras.audit,
+      { requestedBy: req.requestedBy, tenantId: req.tenantId, campaignId },
+      ids,
+      skipped,
+    );
   }
+  // Only now can the campaign finish; its jobs may all have finished already.
+  const finished = await store.seal(campaignId);
+  if (finished) await extras.callbacks?.recordCampaign(finished);
   return { campaignId, added, alreadyQueued };
 }
 

@@ -11,6 +11,8 @@ export {
   OUTCOMES,
   type Outcome,
 } from "../shared/contract/cancel-result.js";
+export type { AuditEntry, AuditRecord, AuditSink, AuditWho } from "../shared/redis/audit-log.js";
+export type { DeliveryCounts } from "../shared/redis/callback-store.js";
 export { type CampaignRecord, CampaignStore } from "../shared/redis/campaign-store.js";
 export { connectRedis } from "../shared/redis/connection.js";
 export { keyPrefix, openQueue } from "../shared/redis/queues.js";

@@ -1,5 +1,6 @@
 import type { Queue } from "bullmq";
 import { ENDPOINTS, type Endpoint } from "../shared/defender/endpoints.js";
+import type { CallbackStore, DeliveryCounts } from "../shared/redis/callback-store.js";
 import type { CampaignRecord, CampaignStore } from "../shared/redis/campaign-store.js";
 import type { RateLimiter, RateLimiterStatus } from "../shared/redis/rate-limiter.js";
 
@@ -16,6 +17,8 @@ export interface ProducerStatus {
   budget: BudgetStatus[];
   /** Campaigns within the retention with actions still waiting for their outcome, newest first. */
   campaigns: CampaignRecord[];
+  /** Callback deliveries still to send, and those `serve` gave up. */
+  callbacks: DeliveryCounts;
 }
 
 export async function readStatus(
@@ -23,6 +26,7 @@ export async function readStatus(
   limiter: Pick<RateLimiter, "status">,
   store: Pick<CampaignStore, "list">,
   tenantIds: readonly string[],
+  callbacks: Pick<CallbackStore, "counts">,
 ): Promise<ProducerStatus> {
   const jobs = Object.fromEntries(
     await Promise.all(queues.map(async (q) => [q.name, await q.getJobCounts()] as const)),
@@ -37,5 +41,5 @@ export async function readStatus(
     ),
   );
   const campaigns = (await store.list()).filter((c) => c.done < c.total);
-  return { jobs, budget, campaigns };
+  return { jobs, budget, campaigns, callbacks: await callbacks.counts() };
 }

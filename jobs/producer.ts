@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import type { Queue } from "bullmq";
 import type { Config } from "../shared/config/config.js";
 import { requireWorkerCredentials } from "../shared/config/credentials.js";
@@ -6,6 +7,8 @@ import type { CancelResult } from "../shared/contract/cancel-result.js";
 import { createLogger, type Logger } from "../shared/core/logger.js";
 import type { DefenderClient } from "../shared/defender/defender-client.js";
 import { createDefenderSession, createLimiter } from "../shared/defender/defender-session.js";
+import { AuditLog, type AuditSink, type AuditWho } from "../shared/redis/audit-log.js";
+import { CallbackStore } from "../shared/redis/callback-store.js";
 import { type CampaignRecord, CampaignStore } from "../shared/redis/campaign-store.js";
 import { connectRedis, type RedisConnection } from "../shared/redis/connection.js";
 import { keyPrefix, openQueue } from "../shared/redis/queues.js";
@@ -33,6 +36,13 @@ import { followResults, type ReadOptions, readCampaignPage, readResults } from "
 export interface ProducerOptions {
   /** Where the Defender session of filters and dry-run lookups logs; default silent (a command prints its own lines). */
   logger?: Logger;
+  /** Where requests come from, for the audit trail; default `library@<host>`. A request's own `who` wins. */
+  client?: string;
+  /**
+   * false: this producer's requests are left out of the audit trail, because its front door
+   * records them itself (serve's audit hook, with the API key and the client's address). Default true.
+   */
+  audit?: boolean;
 }
 
 /**
@@ -45,34 +55,57 @@ export class Producer {
   private readonly queue: Queue;
   private readonly store: CampaignStore;
   private readonly limiter: RateLimiter;
+  private readonly auditLog: AuditLog;
+  /**
+   * Callback registrations: `registerJob` or `registerCampaign` right after enqueueing or starting
+   * (what finished in between still gets its delivery), `drop` to unsubscribe (the cancel goes
+   * on), `counts` for status. URLs must have passed the caller's guard.
+   */
+  readonly callbacks: CallbackStore;
   private defender: DefenderClient | undefined;
 
   private constructor(
     readonly config: Config,
     private readonly redis: RedisConnection,
     private readonly logger: Logger,
+    private readonly origin: string,
+    private readonly auditing: boolean,
   ) {
     this.queue = this.openQueue(config.cancelQueue);
     this.store = new CampaignStore(redis, keyPrefix(config), config.resultRetentionMs);
     this.limiter = createLimiter(config, redis);
+    this.auditLog = new AuditLog(redis, keyPrefix(config), config.auditRetentionMs);
+    this.callbacks = new CallbackStore(redis, config);
+    this.callbacks.queue.on("error", () => undefined);
   }
 
   /** Connects to Redis, or fails with an OperationalError naming it. */
   static async open(config: Config, options: ProducerOptions = {}): Promise<Producer> {
     const redis = await connectRedis(config.redisUrl, { blocking: false, queuePrefix: config.queuePrefix });
-    return new Producer(config, redis, options.logger ?? createLogger("silent"));
+    const client = options.client ?? `library@${hostname()}`;
+    const logger = options.logger ?? createLogger("silent");
+    return new Producer(config, redis, logger, client, options.audit ?? true);
   }
 
-  /** All or nothing (see enqueueCancels); requests without a tenant take `defaultTenantId`, else AZURE_TENANT_ID. */
+  /**
+   * All or nothing (see enqueueCancels); requests without a tenant take `defaultTenantId`, else
+   * AZURE_TENANT_ID. Each is recorded in the audit trail as asked by `who`.
+   */
   enqueue(
     requests: readonly CancelRequest[],
-    options: Omit<EnqueueOptions, "resultRetentionMs"> = {},
+    options: Omit<EnqueueOptions, "resultRetentionMs" | "audit"> & { who?: AuditWho } = {},
   ): Promise<Enqueued[]> {
     return enqueueCancels(this.queue, requests, {
       defaultTenantId: options.defaultTenantId ?? this.config.tenantId,
       priority: options.priority,
       resultRetentionMs: this.config.resultRetentionMs,
+      audit: this.auditing ? this.audit(options.who) : undefined,
     });
+  }
+
+  /** The audit trail as `who` writes to it: a front door's refusals, say (HTTP 401, 403, 4xx). */
+  audit(who: AuditWho = {}): AuditSink {
+    return this.auditLog.as({ ...who, client: who.client ?? this.origin });
   }
 
   /**
@@ -82,16 +115,17 @@ export class Producer {
   startCampaign(order: CampaignOrder): Promise<CampaignStart>;
   startCampaign(
     order: CampaignOrder,
-    options: { confirm?: ConfirmCampaign },
+    options: { confirm?: ConfirmCampaign; who?: AuditWho },
   ): Promise<CampaignStart | undefined>;
   async startCampaign(
     order: CampaignOrder,
-    options: { confirm?: ConfirmCampaign } = {},
+    options: { confirm?: ConfirmCampaign; who?: AuditWho } = {},
   ): Promise<CampaignStart | undefined> {
     const { ids, source, replayOf } = await this.resolve(order);
     if (options.confirm && !(await options.confirm(ids.length))) return undefined;
     await clearStaleTickets(this.queue, this.limiter, order.tenantId);
-    return startCampaign(this.queue, this.store, {
+    const extras = { audit: this.auditing ? this.audit(options.who) : undefined, callbacks: this.callbacks };
+    const request = {
       ids,
       source,
       comment: order.comment,
@@ -101,7 +135,8 @@ export class Producer {
       priority: order.priority,
       requestedBy: order.requestedBy,
       resultRetentionMs: this.config.resultRetentionMs,
-    });
+    };
+    return startCampaign(this.queue, this.store, request, extras);
   }
 
   // abortCampaign(campaignId): issue 12 (hole 7) adds it here, beside startCampaign.
@@ -167,14 +202,20 @@ export class Producer {
     const resultsQueues = this.config.resultsQueues.map((name) => this.openQueue(name));
     try {
       const tenants = this.config.tenantId ? [this.config.tenantId] : [];
-      return await readStatus([this.queue, ...resultsQueues], this.limiter, this.store, tenants);
+      return await readStatus(
+        [this.queue, ...resultsQueues],
+        this.limiter,
+        this.store,
+        tenants,
+        this.callbacks,
+      );
     } finally {
       await Promise.all(resultsQueues.map((q) => q.close()));
     }
   }
 
   async close(): Promise<void> {
-    await this.queue.close();
+    await Promise.all([this.queue.close(), this.callbacks.close()]);
     this.redis.disconnect();
   }
 

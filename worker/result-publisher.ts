@@ -11,6 +11,7 @@ import {
   resultJobId,
   retentionOptions,
 } from "../shared/redis/queues.js";
+import { PublishFollowUp } from "./publish-follow-up.js";
 
 /** Four more tries, 0.5 s, 1 s, 2 s and 4 s apart: a failover or a full Redis gets 7.5 s to pass. */
 const PUBLISH_RETRY = { retries: 4, minTimeout: 500, factor: 2, maxTimeout: 4_000 };
@@ -24,16 +25,18 @@ export class ResultPublisher {
   private readonly queues: Queue[];
   private readonly campaigns: CampaignStore;
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly followUp: PublishFollowUp;
 
   constructor(
     connection: RedisConnection,
     private readonly config: Pick<
       Config,
-      "resultsQueues" | "queuePrefix" | "cancelQueue" | "resultRetentionMs"
+      "resultsQueues" | "queuePrefix" | "cancelQueue" | "resultRetentionMs" | "auditRetentionMs"
     >,
   ) {
     this.queues = config.resultsQueues.map((name) => openQueue(name, connection, config));
     this.campaigns = new CampaignStore(connection, keyPrefix(config), config.resultRetentionMs);
+    this.followUp = new PublishFollowUp(connection, config);
   }
 
   /**
@@ -56,15 +59,17 @@ export class ResultPublisher {
       backoff: { type: "exponential", delay: 1_000 },
       ...retentionOptions(this.config),
     };
-    await Promise.all([
-      ...this.queues.map((queue) => queue.add(RESULT_JOB_NAME, result, options)),
+    const [, campaign] = await Promise.all([
+      Promise.all(this.queues.map((queue) => queue.add(RESULT_JOB_NAME, result, options))),
       this.campaigns.record(result),
     ]);
+    // Callbacks and audit, once the result is out; safe to repeat like everything above.
+    await this.followUp.after(result, campaign);
   }
 
   /** Waits for the publishes in flight (each ends, published or given up), then closes the queues. */
   async close(): Promise<void> {
     await Promise.allSettled([...this.inFlight]);
-    await Promise.all(this.queues.map((queue) => queue.close()));
+    await Promise.all([...this.queues.map((queue) => queue.close()), this.followUp.close()]);
   }
 }

@@ -25,6 +25,7 @@ describe("parseConfig", () => {
     expect(c.cancelQueue).toBe("mde-cancel");
     expect(c.resultsQueues).toEqual(["mde-cancel-results"]);
     expect(c.resultRetentionMs).toBe(7 * 86_400_000);
+    expect(c.auditRetentionMs).toBe(90 * 86_400_000);
     expect(c.apiBaseUrl).toBe("https://api.securitycenter.microsoft.com");
     expect(c.tokenScope).toBe("https://api.securitycenter.microsoft.com/.default");
     expect(c.authorityHost).toBe("https://login.microsoftonline.com");
@@ -82,6 +83,7 @@ describe("parseConfig", () => {
     expect(message).toMatch(/WORKER_CONCURRENCY="ten"/);
     expect(message).toMatch(/MDE_RATE_LIMITS="100\/minute" must be comma-separated/);
     expect(message).toMatch(/RESULT_RETENTION="7w"/);
+    expect(refusal({ AUDIT_RETENTION: "3 months" })).toMatch(/AUDIT_RETENTION="3 months" must be <int>/);
     expect(refusal({ CAMPAIGN_BUDGET_SHARE: "0" })).toMatch(/CAMPAIGN_BUDGET_SHARE/);
     expect(refusal({ CAMPAIGN_BUDGET_SHARE: "1.5" })).toMatch(/CAMPAIGN_BUDGET_SHARE/);
     expect(refusal({ REDIS_URL: "http://localhost" })).toMatch(/REDIS_URL must start with redis:\/\//);
