@@ -1,7 +1,9 @@
 import { validateCampaignId } from "../jobs/campaign.js";
+import type { Producer } from "../jobs/producer.js";
 import { withProducer } from "../jobs/with-producer.js";
 import type { Config } from "../shared/config/config.js";
 import { UsageError } from "../shared/core/errors.js";
+import { cliClient } from "./cli-client.js";
 
 /** Options of `campaign` that mean nothing beside --abort. */
 const NOT_WITH_ABORT = {
@@ -29,10 +31,11 @@ export async function runAbort(
   if (extra.length > 0)
     throw new UsageError(`--abort takes only --json, not ${extra.join(", ")}; nothing was aborted.`);
   validateCampaignId(campaignId);
-  const { aborted } = await withProducer(config, (producer) => producer.abortCampaign(campaignId));
+  const abort = (producer: Producer) => producer.abortCampaign(campaignId);
+  const { aborted } = await withProducer(config, abort, { client: cliClient() });
   process.stdout.write(
     opts.json
       ? `${JSON.stringify({ campaignId, aborted })}\n`
-      : `Campaign ${campaignId}: ${aborted} job(s) aborted; jobs already in hand or whose cancel was sent finish as usual.\n`,
+      : `Campaign ${campaignId}: ${aborted} job(s) aborted; jobs in hand, whose cancel was sent, or promoted by an urgent enqueue finish as usual.\n`,
   );
 }

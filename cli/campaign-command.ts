@@ -12,6 +12,7 @@ import { MAX_COMMENT_CHARS, MAX_PRIORITY } from "../shared/contract/limits.js";
 import { UsageError } from "../shared/core/errors.js";
 import { runAbort } from "./campaign-abort.js";
 import { ProgressView, printDryRun, printSummary } from "./campaign-view.js";
+import { cliClient } from "./cli-client.js";
 import { durationOption, integerOption, problemOf, refuse } from "./options.js";
 import { shutdownSignal, signalExitCode } from "./shutdown-signal.js";
 
@@ -78,7 +79,7 @@ async function runCampaign(config: Config, opts: CampaignOptions): Promise<void>
   const timeoutMs = opts.timeout === undefined ? undefined : durationOption("--timeout", opts.timeout);
   const json = Boolean(opts.json);
   const print = (text: string) => process.stdout.write(`${text}\n`);
-  await withProducer(config, async (producer) => {
+  const run = async (producer: Producer) => {
     if (opts.dryRun) {
       const found = await producer.dryRun(order);
       printDryRun(process.stdout, { ...found, json });
@@ -94,7 +95,8 @@ async function runCampaign(config: Config, opts: CampaignOptions): Promise<void>
       if (started.alreadyQueued.length > 0)
         print(`${started.alreadyQueued.length} action(s) already had a job in flight and were left to it.`);
     }
-  });
+  };
+  await withProducer(config, run, { client: cliClient() });
 }
 
 /**

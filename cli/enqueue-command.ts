@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import type { Producer } from "../jobs/producer.js";
 import { withProducer } from "../jobs/with-producer.js";
 import { parseConfig, readEnvironment } from "../shared/config/config.js";
 import { isGuid } from "../shared/contract/guid.js";
@@ -8,6 +9,7 @@ import {
   MAX_PRIORITY,
   MAX_TEXT_CHARS,
 } from "../shared/contract/limits.js";
+import { cliClient } from "./cli-client.js";
 import { integerOption, problemOf, refuse } from "./options.js";
 
 export function enqueueCommand(env: NodeJS.ProcessEnv): Command {
@@ -59,16 +61,17 @@ export function enqueueCommand(env: NodeJS.ProcessEnv): Command {
         correlationId: opts.correlationId as string | undefined,
         requestedBy: opts.requestedBy as string | undefined,
       }));
-      await withProducer(config, async (producer) => {
+      const run = async (producer: Producer) => {
         for (const e of await producer.enqueue(requests, { priority })) {
-          const status = e.added ? "added" : "already_queued";
+          const status = e.added ? "added" : e.promoted ? "promoted" : "already_queued";
           process.stdout.write(
             opts.json
               ? `${JSON.stringify({ ...e, status })}\n`
-              : `${e.jobId}\t${e.added ? "added" : "already queued"}\t${e.machineActionId}\n`,
+              : `${e.jobId}\t${status.replace("_", " ")}\t${e.machineActionId}\n`,
           );
         }
-      });
+      };
+      await withProducer(config, run, { client: cliClient() });
     });
 }
 

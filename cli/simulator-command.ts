@@ -7,12 +7,14 @@ import { ensureServerCert } from "../sim/certs.js";
 import { ACTION_STATUSES, ACTION_TYPES } from "../sim/machine-action.js";
 import { type Simulator, startSimulator } from "../sim/server.js";
 import { shutdownSignal } from "./shutdown-signal.js";
+import { simulatorBanner } from "./simulator-banner.js";
 import {
   SIMULATOR_DEFAULTS as D,
   type ParsedSimulatorOptions,
   parseSimulatorOptions,
   type RawSimulatorOptions,
 } from "./simulator-options.js";
+import { simulatorTenantsFile, writeTenantsFile } from "./simulator-tenants.js";
 
 /** `mde-cancel simulator`: the test simulator as a standalone HTTPS server for playbook authors and Docker. */
 export function simulatorCommand(_env: NodeJS.ProcessEnv): Command {
@@ -48,6 +50,13 @@ export function simulatorCommand(_env: NodeJS.ProcessEnv): Command {
     .option("--client-id <guid>", "the app registration it accepts", D.clientId)
     .option("--client-secret <s>", "the client secret it accepts (a fake one by default)", D.clientSecret)
     .option("--client-cert <pem>", "also accept client assertions signed for this certificate")
+    .option(
+      "--tenants <n>",
+      "tenants to serve (tenant-1 is --tenant, the others seeded), each with its own actions, budget and faults",
+      D.tenants,
+    )
+    .option("--second-authority", "serve the last tenant from a second port, like a sovereign cloud")
+    .option("--tenants-file <path>", "write the tenants file (MDE_TENANTS_FILE) for its tenants there")
     .option("--cert-dir <dir>", "where its self-signed certificate is created and kept", D.certDir)
     .option(
       "--cert-host <names>",
@@ -64,12 +73,20 @@ export function simulatorCommand(_env: NodeJS.ProcessEnv): Command {
         const parsed = parseSimulatorOptions(raw, process.cwd());
         const certPath = certificate(parsed);
         const sim = await listen(parsed, certPath, raw.quiet ? undefined : (line) => log(line));
-        if (parsed.sim.actions) addMissingVariety(sim.store);
+        if (parsed.sim.actions) for (const tenant of sim.tenants) addMissingVariety(tenant.store);
         const env = workerEnv(sim, parsed, certPath);
+        const tenants =
+          sim.tenants.length > 1 || parsed.tenantsFilePath ? simulatorTenantsFile(sim) : undefined;
+        if (tenants && parsed.tenantsFilePath) {
+          writeTenantsFile(parsed.tenantsFilePath, tenants);
+          env.MDE_TENANTS_FILE = parsed.tenantsFilePath;
+        }
+        const { secondAuthorityHost } = sim;
+        const announcement = { url: sim.url, port: sim.port, certPath, env, secondAuthorityHost, tenants };
         process.stdout.write(
           raw.json
-            ? `${JSON.stringify({ url: sim.url, port: sim.port, certPath, env })}\n`
-            : banner(sim, parsed, certPath, env),
+            ? `${JSON.stringify(announcement)}\n`
+            : simulatorBanner(sim, parsed, { certPath, env, tenants }),
         );
         const signal = await shutdown.received;
         await sim.close();
@@ -157,37 +174,4 @@ function workerEnv(sim: Simulator, parsed: ParsedSimulatorOptions, certPath: str
   const custom = parsed.rateLimitsText.trim();
   if (custom !== D.rateLimits && custom.toLowerCase() !== "none") env.MDE_RATE_LIMITS = custom;
   return env;
-}
-
-function banner(
-  sim: Simulator,
-  parsed: ParsedSimulatorOptions,
-  certPath: string,
-  env: Record<string, string>,
-): string {
-  const actions = sim.store.list();
-  const byStatus = ACTION_STATUSES.map((s) => `${actions.filter((a) => a.status === s).length} ${s}`);
-  const pending = actions.find((a) => a.status === "Pending");
-  const { sim: o } = parsed;
-  const limits = o.rateLimits?.length === 0 ? "no rate limits" : `rate limits ${parsed.rateLimitsText}`;
-  const drift = parsed.driftMs > 0 ? `live actions drift every ${parsed.driftMs} ms` : "no drift";
-  return [
-    `Defender API and Entra ID simulator listening on ${sim.url}`,
-    `  ${actions.length} actions (seed ${o.seed}): ${byStatus.join(", ")}`,
-    `  ${limits}; cancelling a finished action answers ${o.terminalCancel}; ${drift}`,
-    ...(pending ? [`  a Pending action to cancel: ${pending.id}`] : []),
-    "",
-    `Trust its certificate through NODE_EXTRA_CA_CERTS: ${certPath}`,
-    "",
-    "Point a worker (or your own client) at it:",
-    ...Object.entries(env).map(([key, value]) => `export ${key}=${shellQuote(value)}`),
-    "",
-    `Admin API under ${sim.url}/_sim/ (requests, actions, faults): see docs/simulator.md.`,
-    "Stop it with Ctrl-C (SIGINT) or SIGTERM.",
-    "",
-  ].join("\n");
-}
-
-function shellQuote(value: string): string {
-  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
 }

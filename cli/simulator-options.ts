@@ -4,7 +4,8 @@ import { parseRateLimits } from "../shared/config/durations.js";
 import { isGuid } from "../shared/contract/guid.js";
 import { UsageError } from "../shared/core/errors.js";
 import { isCertHost } from "../sim/certs.js";
-import type { RandomFaults, SimulatorOptions, TerminalCancelMode } from "../sim/server.js";
+import { randomGuid, seededRng } from "../sim/rng.js";
+import type { RandomFaults, SimTenantOptions, SimulatorOptions, TerminalCancelMode } from "../sim/server.js";
 
 /** The fake app registration the simulator accepts unless told otherwise; not a real credential. */
 export const SIMULATOR_DEFAULTS = {
@@ -21,7 +22,11 @@ export const SIMULATOR_DEFAULTS = {
   clientId: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
   clientSecret: "simulator-secret",
   certDir: ".cache/simulator-certs",
+  tenants: "1",
 } as const;
+
+/** The most tenants `--tenants` seeds: enough for an MSSP's bench, few enough to start in seconds. */
+const MAX_TENANTS = 1000;
 
 /** Commander's raw option values (strings once defaults apply). */
 export interface RawSimulatorOptions {
@@ -41,6 +46,9 @@ export interface RawSimulatorOptions {
   clientCert?: string;
   certDir: string;
   certHost: string[];
+  tenants: string;
+  secondAuthority?: boolean;
+  tenantsFile?: string;
   json?: boolean;
   quiet?: boolean;
 }
@@ -54,6 +62,8 @@ export interface ParsedSimulatorOptions {
   /** The rate limits as given, to echo back. */
   rateLimitsText: string;
   driftMs: number;
+  /** Where to write the tenants file (absolute), when asked. */
+  tenantsFilePath?: string;
 }
 
 const TERMINAL_MODES: readonly TerminalCancelMode[] = ["400", "403", "200"];
@@ -66,6 +76,11 @@ export function parseSimulatorOptions(raw: RawSimulatorOptions, cwd: string): Pa
   const notFoundLagMs = wholeNumber("--not-found-lag-ms", raw.notFoundLagMs, 0, 86_400_000);
   const driftMs = wholeNumber("--drift-ms", raw.driftMs, 0, 86_400_000);
   const latencyMs = wholeNumber("--latency-ms", raw.latencyMs, 0, 600_000);
+  const tenantCount = wholeNumber("--tenants", raw.tenants, 1, MAX_TENANTS);
+  if (raw.secondAuthority && tenantCount < 2)
+    throw new UsageError(
+      "--second-authority puts the last tenant on a second host; it needs --tenants 2 or more (tenant-1 stays on the first).",
+    );
   if (raw.host.trim() === "") throw new UsageError("--host must name an address to listen on, e.g. 0.0.0.0.");
   if (!TERMINAL_MODES.includes(raw.terminalCancel as TerminalCancelMode))
     throw new UsageError(`--terminal-cancel ${JSON.stringify(raw.terminalCancel)} must be 400, 403 or 200.`);
@@ -95,7 +110,11 @@ export function parseSimulatorOptions(raw: RawSimulatorOptions, cwd: string): Pa
       tenantId: raw.tenant.toLowerCase(),
       clientId: raw.clientId.toLowerCase(),
       clientSecret: raw.clientSecret,
+      ...(tenantCount > 1 || raw.tenantsFile !== undefined ? { tenantName: "tenant-1" } : {}),
+      ...(tenantCount > 1 ? { tenants: seededTenants(seed, tenantCount, raw.secondAuthority === true) } : {}),
+      ...(raw.secondAuthority ? { secondAuthority: true } : {}),
     },
+    tenantsFilePath: raw.tenantsFile === undefined ? undefined : resolve(cwd, raw.tenantsFile),
     clientCertPath: raw.clientCert === undefined ? undefined : resolve(cwd, raw.clientCert),
     certDir: resolve(cwd, raw.certDir),
     certHosts,
@@ -139,4 +158,18 @@ function faults(text: string): RandomFaults {
   }
   if ((result.p429 ?? 0) + (result.p500 ?? 0) + (result.p503 ?? 0) > 1) throw usage();
   return result;
+}
+
+/**
+ * tenant-2 .. tenant-n beside the first (`--tenant`), with GUIDs drawn from the seed: the same
+ * tenants on every run, so a saved tenants file keeps working. With a second authority, the last
+ * one lives there.
+ */
+export function seededTenants(seed: number, count: number, secondAuthority: boolean): SimTenantOptions[] {
+  const rng = seededRng(seed + 7_919);
+  return Array.from({ length: count - 1 }, (_, i) => ({
+    tenantId: randomGuid(rng),
+    name: `tenant-${i + 2}`,
+    ...(secondAuthority && i === count - 2 ? { secondAuthority: true } : {}),
+  }));
 }

@@ -9,11 +9,11 @@ export function statusCommand(env: NodeJS.ProcessEnv): Command {
     .option("--json", "print one JSON object")
     .action(async (opts: { json?: boolean }) => {
       const config = parseConfig(readEnvironment(env, process.cwd()));
-      const { jobs, budget, campaigns, warnings } = await withProducer(config, (producer) =>
+      const { jobs, budget, campaigns, callbacks, warnings } = await withProducer(config, (producer) =>
         producer.status(),
       );
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ jobs, budget, campaigns, warnings })}\n`);
+        process.stdout.write(`${JSON.stringify({ jobs, budget, campaigns, callbacks, warnings })}\n`);
         return;
       }
       const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -35,6 +35,7 @@ export function statusCommand(env: NodeJS.ProcessEnv): Command {
             : "";
         out(`budget ${b.tenantId} ${b.endpoint}: ${windows}${pause}`);
       }
+      out(`callbacks: ${callbacks.pending} pending, ${callbacks.failed} failed`);
       out(campaigns.length === 0 ? "campaigns in progress: none" : "campaigns in progress:");
       for (const c of campaigns)
         out(`  ${c.id}: ${c.done}/${c.total} done (failed ${c.counts.failed}), since ${c.createdAt}`);

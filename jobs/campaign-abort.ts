@@ -7,7 +7,7 @@ import { UsageError } from "../shared/core/errors.js";
 import type { CampaignStore } from "../shared/redis/campaign-store.js";
 import type { RedisConnection } from "../shared/redis/connection.js";
 import { JobTakeover } from "../shared/redis/job-takeover.js";
-import { publishResult } from "../shared/redis/publish-result.js";
+import { ResultTargets } from "../shared/redis/publish-result.js";
 import { campaignJobs } from "./campaign-jobs.js";
 
 /**
@@ -20,17 +20,16 @@ export interface AbortDeps {
   queue: Queue;
   store: CampaignStore;
   redis: RedisConnection;
-  /** Where results are published, as the worker publishes them: every RESULTS_QUEUE. */
-  resultsQueues: readonly Queue[];
-  /** AZURE_TENANT_ID: the tenant of a campaign whose record names none (written before records kept it). */
-  config: Pick<Config, "tenantId" | "resultRetentionMs">;
+  /** Where results go (as the worker publishes them), and AZURE_TENANT_ID for old records. */
+  config: ConstructorParameters<typeof ResultTargets>[1] & Pick<Config, "tenantId">;
 }
 
 /**
  * Finishes in place every job of the campaign that waits (waiting, prioritized or delayed) and has
  * sent no cancel: each completes with its result, `failed` with code `aborted`, published like any
  * other, and its action is free for a new enqueue (BullMQ drops the deduplication key when a job
- * finishes). Jobs a worker holds, or that sent their cancel, are left to finish. Returns how many
+ * finishes). Jobs a worker holds, that sent their cancel, or that an urgent enqueue promoted (a
+ * playbook awaits that cancel) are left to finish. Returns how many
  * were aborted; a campaign not kept in Redis is a UsageError.
  */
 export async function abortCampaign(deps: AbortDeps, campaignId: string): Promise<number> {
@@ -43,18 +42,22 @@ export async function abortCampaign(deps: AbortDeps, campaignId: string): Promis
   if (!tenantId)
     throw new UsageError(`Campaign ${campaignId} names no tenant; set AZURE_TENANT_ID to its tenant.`);
   const takeover = new JobTakeover(deps.redis);
-  const publish = (result: CancelResult) =>
-    publishResult(result, { queues: deps.resultsQueues, campaigns: deps.store, config: deps.config });
+  const targets = new ResultTargets(deps.redis, deps.config);
+  const publish = (result: CancelResult) => targets.publish(result);
   let aborted = 0;
   let cursor = "0";
-  do {
-    const page = await deps.store.waitingActions(campaignId, cursor);
-    const jobs = await campaignJobs(deps.queue, campaignId, tenantId, page.actionIds);
-    aborted += await abortJobs({ queue: deps.queue, takeover, publish }, campaignId, tenantId, [
-      ...jobs.values(),
-    ]);
-    cursor = page.next;
-  } while (cursor !== "0");
+  try {
+    do {
+      const page = await deps.store.waitingActions(campaignId, cursor);
+      const jobs = await campaignJobs(deps.queue, campaignId, tenantId, page.actionIds);
+      aborted += await abortJobs({ queue: deps.queue, takeover, publish }, campaignId, tenantId, [
+        ...jobs.values(),
+      ]);
+      cursor = page.next;
+    } while (cursor !== "0");
+  } finally {
+    await targets.close();
+  }
   return aborted;
 }
 

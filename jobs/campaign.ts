@@ -7,6 +7,8 @@ import { errorMessage, isWaitError, OperationalError, UsageError } from "../shar
 import { sleep } from "../shared/core/sleep.js";
 import type { ActionPage, DefenderClient } from "../shared/defender/defender-client.js";
 import { ENDPOINTS } from "../shared/defender/endpoints.js";
+import { type AuditSink, auditSlice } from "../shared/redis/audit-log.js";
+import type { CallbackStore } from "../shared/redis/callback-store.js";
 import type { CampaignStore } from "../shared/redis/campaign-store.js";
 import type { RateLimiter } from "../shared/redis/rate-limiter.js";
 import { redisFailure } from "../shared/redis/redis-failure.js";
@@ -37,15 +39,23 @@ export interface CampaignStart {
   alreadyQueued: string[];
 }
 
+/** What a campaign may carry besides its jobs; none by default. */
+export interface CampaignExtras {
+  /** Records the campaign's requests: one record per slice of up to 1,000 actions. */
+  audit?: AuditSink;
+  /** Records `campaign.finished` of a campaign whose jobs all finished before the last was added. */
+  callbacks?: Pick<CallbackStore, "recordCampaign">;
+}
+
 export function newCampaignId(now = new Date()): string {
   return `c-${now.toISOString().slice(0, 10)}-${randomBytes(4).toString("hex")}`;
 }
 
-/** A campaign id (`--name`): it becomes part of Redis keys. */
-const CAMPAIGN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+/** A campaign id (`--name`, or the HTTP `name`): it becomes part of Redis keys and URLs. */
+export const CAMPAIGN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
 export function validateCampaignId(id: string): string {
-  if (!CAMPAIGN_ID.test(id))
+  if (!CAMPAIGN_ID_PATTERN.test(id))
     throw new UsageError(`--name ${JSON.stringify(id)} must be 1-100 letters, digits, '.', '_' or '-'.`);
   return id;
 }
@@ -60,7 +70,7 @@ export function checkCampaign(req: { comment: string; priority?: number; campaig
       ? undefined
       : `--priority ${req.priority} must be a whole number from 1 to ${MAX_PRIORITY}`,
     commentProblem(req.comment) && `--comment ${commentProblem(req.comment)}`,
-    req.campaignId === undefined || CAMPAIGN_ID.test(req.campaignId)
+    req.campaignId === undefined || CAMPAIGN_ID_PATTERN.test(req.campaignId)
       ? undefined
       : `--name ${JSON.stringify(req.campaignId)} must be 1-100 letters, digits, '.', '_' or '-'`,
   ].filter((p) => p !== undefined);
@@ -77,6 +87,7 @@ export async function startCampaign(
   queue: Queue,
   store: CampaignStore,
   req: CampaignRequest,
+  extras: CampaignExtras = {},
 ): Promise<CampaignStart> {
   checkCampaign(req);
   const priority = req.priority ?? DEFAULT_CAMPAIGN_PRIORITY;
@@ -85,7 +96,8 @@ export async function startCampaign(
   const campaignId = validateCampaignId(req.campaignId ?? newCampaignId());
   const fields = { comment: req.comment, source: req.source, priority, tenantId: req.tenantId };
   const created = await store.create(campaignId, fields);
-  const resumed = !created && !req.replay && (await store.starting(campaignId));
+  // A start that failed part-way left its campaign unsealed: the same start may add the rest.
+  const resumed = !created && !req.replay && (await store.adding(campaignId));
   if (!created && !req.replay && !resumed)
     throw new UsageError(
       `Campaign ${campaignId} already exists; choose another --name, or use --retry-failed.`,
@@ -104,13 +116,17 @@ export async function startCampaign(
       const chunk = await addCampaignJobs(queue, store, { ...req, campaignId, priority }, ids);
       added += chunk.added;
       alreadyQueued.push(...chunk.alreadyQueued);
+      const request = { requestedBy: req.requestedBy, tenantId: req.tenantId, campaignId };
+      await auditSlice(extras.audit, request, ids, chunk.alreadyQueued);
     }
   } catch (err) {
     throw new OperationalError(
       `Campaign ${campaignId} stopped part-way with ${added} job(s) added: ${errorMessage(redisFailure(err))} Run the same command with --name ${campaignId} to add the rest.`,
     );
   }
-  if (created || resumed) await store.started(campaignId);
+  // Only now can the campaign finish; its jobs may all have finished already.
+  const finished = await store.seal(campaignId);
+  if (finished) await extras.callbacks?.recordCampaign(finished);
   return { campaignId, added, alreadyQueued };
 }
 
@@ -204,6 +220,22 @@ export function summarize(actions: MachineAction[]): {
     byType[type] = (byType[type] ?? 0) + 1;
   }
   return { byStatus, byType };
+}
+
+/**
+ * A dry run's counts: by status and type of the actions looked up, ids Defender did not list
+ * counted as "(not found)" (a filter lists only what exists). Undefined when nothing was looked up.
+ */
+export function dryRunSummary(run: {
+  source: string;
+  looked?: MachineAction[];
+  lookedUp: number;
+}): ReturnType<typeof summarize> | undefined {
+  if (!run.looked) return undefined;
+  const summary = summarize(run.looked);
+  const unknown = run.source.startsWith("filter") ? 0 : run.lookedUp - run.looked.length;
+  if (unknown > 0) summary.byStatus["(not found)"] = unknown;
+  return summary;
 }
 
 export function cancellable(actions: MachineAction[]): string[] {

@@ -2,7 +2,9 @@ import type { Queue } from "bullmq";
 import { type CancelJob, type CancelRequest, cancelJobSchema } from "../shared/contract/cancel-job.js";
 import { MAX_PRIORITY, validPriority } from "../shared/contract/limits.js";
 import { UsageError } from "../shared/core/errors.js";
+import type { AuditSink } from "../shared/redis/audit-log.js";
 import { CANCEL_JOB_NAME, deduplicationId, newJobId, retentionOptions } from "../shared/redis/queues.js";
+import { promoteJob } from "./promote-job.js";
 
 export interface EnqueueOptions {
   /** The tenant of requests that name none (AZURE_TENANT_ID). */
@@ -10,6 +12,8 @@ export interface EnqueueOptions {
   /** BullMQ priority, 1 (highest of the prioritized) .. MAX_PRIORITY; none = taken before any prioritized job. */
   priority?: number;
   resultRetentionMs: number;
+  /** Where each request is recorded for the audit trail; none by default. */
+  audit?: AuditSink;
 }
 
 export interface Enqueued {
@@ -18,12 +22,19 @@ export interface Enqueued {
   jobId: string;
   /** false: a job for this action was already waiting, delayed or active; that job is reported. */
   added: boolean;
+  /**
+   * true: that job carried a priority (a campaign's, say) and this enqueue, having none, made it
+   * urgent: priority removed, the whole budget, and no leftover wait for campaign budget. An enqueue
+   * with a priority never promotes.
+   */
+  promoted: boolean;
 }
 
 /**
  * Validates every request first (all or nothing: one bad request enqueues none), then adds one
  * job per action with a fresh id. Deduplication by tenant and action keeps one job per action
- * while it is in flight; once it finished, the action can be enqueued again.
+ * while it is in flight; once it finished, the action can be enqueued again. Without a priority,
+ * an action already held by a prioritized job that waits or is delayed promotes that job.
  */
 export async function enqueueCancels(
   queue: Queue,
@@ -42,11 +53,23 @@ export async function enqueueCancels(
       priority: options.priority,
       ...retentionOptions(options),
     });
-    results.push({
+    const existing = added.id !== jobId;
+    const urgent = options.priority === undefined;
+    const enqueued = {
       machineActionId: job.machineActionId,
       tenantId: job.tenantId,
       jobId: String(added.id),
-      added: added.id === jobId,
+      added: !existing,
+      promoted: existing && urgent && (await promoteJob(queue, String(added.id))),
+    };
+    results.push(enqueued);
+    await options.audit?.append({
+      kind: "request",
+      requestedBy: job.requestedBy,
+      tenantId: job.tenantId,
+      machineActionIds: [job.machineActionId],
+      jobId: enqueued.jobId,
+      status: enqueued.added ? "added" : enqueued.promoted ? "promoted" : "already_queued",
     });
   }
   return results;

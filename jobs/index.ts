@@ -11,6 +11,8 @@ export {
   OUTCOMES,
   type Outcome,
 } from "../shared/contract/cancel-result.js";
+export type { AuditEntry, AuditRecord, AuditSink, AuditWho } from "../shared/redis/audit-log.js";
+export type { DeliveryCounts } from "../shared/redis/callback-store.js";
 export { type CampaignRecord, CampaignStore } from "../shared/redis/campaign-store.js";
 export { connectRedis } from "../shared/redis/connection.js";
 export { keyPrefix, openQueue } from "../shared/redis/queues.js";
@@ -19,6 +21,7 @@ export type { CampaignOrder, CampaignSource, ConfirmCampaign, DryRun } from "./c
 export { type ProgressSample, waitForCampaign } from "./campaign-progress.js";
 export { type Enqueued, type EnqueueOptions, enqueueCancels } from "./enqueue.js";
 export { parseIds } from "./ids-file.js";
+export type { JobState, JobView } from "./job-view.js";
 export { Producer, type ProducerOptions } from "./producer.js";
 export {
   type BudgetStatus,
@@ -31,6 +34,7 @@ export {
   FOLLOW_LOOKBACK_MS,
   followResults,
   type ReadOptions,
+  readCampaignPage,
   readResults,
   streamResults,
 } from "./results-reader.js";

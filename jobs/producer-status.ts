@@ -1,5 +1,6 @@
 import type { Queue } from "bullmq";
 import { ENDPOINTS, type Endpoint } from "../shared/defender/endpoints.js";
+import type { CallbackStore, DeliveryCounts } from "../shared/redis/callback-store.js";
 import type { CampaignRecord, CampaignStore } from "../shared/redis/campaign-store.js";
 import type { RateLimiter, RateLimiterStatus } from "../shared/redis/rate-limiter.js";
 
@@ -30,6 +31,8 @@ export interface ProducerStatus {
   budget: BudgetStatus[];
   /** Campaigns within the retention with actions still waiting for their outcome, newest first. */
   campaigns: CampaignRecord[];
+  /** Callback deliveries still to send, and those `serve` gave up. */
+  callbacks: DeliveryCounts;
   /** Results queues holding more than RESULTS_BACKLOG_WARNING unconsumed results. */
   warnings: StatusWarning[];
 }
@@ -39,6 +42,7 @@ export async function readStatus(
   limiter: Pick<RateLimiter, "status">,
   store: Pick<CampaignStore, "list">,
   tenantIds: readonly string[],
+  callbacks: Pick<CallbackStore, "counts">,
   backlogWarning = RESULTS_BACKLOG_WARNING,
 ): Promise<ProducerStatus> {
   const jobs = Object.fromEntries(
@@ -57,7 +61,7 @@ export async function readStatus(
   );
   const campaigns = (await store.list()).filter((c) => c.done < c.total);
   const warnings = resultsQueues.flatMap((q) => backlog(q.name, jobs[q.name] ?? {}, backlogWarning));
-  return { jobs, budget, campaigns, warnings };
+  return { jobs, budget, campaigns, callbacks: await callbacks.counts(), warnings };
 }
 
 function backlog(queue: string, counts: Record<string, number>, above: number): StatusWarning[] {

@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import type { Queue } from "bullmq";
 import type { Config } from "../shared/config/config.js";
 import { requireWorkerCredentials } from "../shared/config/credentials.js";
@@ -6,6 +7,8 @@ import type { CancelResult } from "../shared/contract/cancel-result.js";
 import { createLogger, type Logger } from "../shared/core/logger.js";
 import type { DefenderClient } from "../shared/defender/defender-client.js";
 import { createDefenderSession, createLimiter } from "../shared/defender/defender-session.js";
+import { AuditLog, type AuditSink, type AuditWho } from "../shared/redis/audit-log.js";
+import { CallbackStore } from "../shared/redis/callback-store.js";
 import { type CampaignRecord, CampaignStore } from "../shared/redis/campaign-store.js";
 import { connectRedis, type RedisConnection } from "../shared/redis/connection.js";
 import { keyPrefix, openQueue } from "../shared/redis/queues.js";
@@ -28,12 +31,26 @@ import {
 } from "./campaign-order.js";
 import { budgetJobsPerMs, type ProgressSample, waitForCampaign } from "./campaign-progress.js";
 import { type Enqueued, type EnqueueOptions, enqueueCancels } from "./enqueue.js";
+import { type JobView, viewJob } from "./job-view.js";
 import { type ProducerStatus, readStatus } from "./producer-status.js";
-import { followResults, type ReadOptions, readResults, streamResults } from "./results-reader.js";
+import {
+  followResults,
+  type ReadOptions,
+  readCampaignPage,
+  readResults,
+  streamResults,
+} from "./results-reader.js";
 
 export interface ProducerOptions {
   /** Where the Defender session of filters and dry-run lookups logs; default silent (a command prints its own lines). */
   logger?: Logger;
+  /** Where requests come from, for the audit trail; default `library@<host>`. A request's own `who` wins. */
+  client?: string;
+  /**
+   * false: this producer's requests are left out of the audit trail, because its front door
+   * records them itself (serve's audit hook, with the API key and the client's address). Default true.
+   */
+  audit?: boolean;
 }
 
 /**
@@ -46,34 +63,57 @@ export class Producer {
   private readonly queue: Queue;
   private readonly store: CampaignStore;
   private readonly limiter: RateLimiter;
+  private readonly auditLog: AuditLog;
+  /**
+   * Callback registrations: `registerJob` or `registerCampaign` right after enqueueing or starting
+   * (what finished in between still gets its delivery), `drop` to unsubscribe (the cancel goes
+   * on), `counts` for status. URLs must have passed the caller's guard.
+   */
+  readonly callbacks: CallbackStore;
   private defender: DefenderClient | undefined;
 
   private constructor(
     readonly config: Config,
     private readonly redis: RedisConnection,
     private readonly logger: Logger,
+    private readonly origin: string,
+    private readonly auditing: boolean,
   ) {
     this.queue = this.openQueue(config.cancelQueue);
     this.store = new CampaignStore(redis, keyPrefix(config), config.resultRetentionMs);
     this.limiter = createLimiter(config, redis);
+    this.auditLog = new AuditLog(redis, keyPrefix(config), config.auditRetentionMs);
+    this.callbacks = new CallbackStore(redis, config);
+    this.callbacks.queue.on("error", () => undefined);
   }
 
   /** Connects to Redis, or fails with an OperationalError naming it. */
   static async open(config: Config, options: ProducerOptions = {}): Promise<Producer> {
     const redis = await connectRedis(config.redisUrl, { blocking: false, queuePrefix: config.queuePrefix });
-    return new Producer(config, redis, options.logger ?? createLogger("silent"));
+    const client = options.client ?? `library@${hostname()}`;
+    const logger = options.logger ?? createLogger("silent");
+    return new Producer(config, redis, logger, client, options.audit ?? true);
   }
 
-  /** All or nothing (see enqueueCancels); requests without a tenant take `defaultTenantId`, else AZURE_TENANT_ID. */
+  /**
+   * All or nothing (see enqueueCancels); requests without a tenant take `defaultTenantId`, else
+   * AZURE_TENANT_ID. Each is recorded in the audit trail as asked by `who`.
+   */
   enqueue(
     requests: readonly CancelRequest[],
-    options: Omit<EnqueueOptions, "resultRetentionMs"> = {},
+    options: Omit<EnqueueOptions, "resultRetentionMs" | "audit"> & { who?: AuditWho } = {},
   ): Promise<Enqueued[]> {
     return enqueueCancels(this.queue, requests, {
       defaultTenantId: options.defaultTenantId ?? this.config.tenantId,
       priority: options.priority,
       resultRetentionMs: this.config.resultRetentionMs,
+      audit: this.auditing ? this.audit(options.who) : undefined,
     });
+  }
+
+  /** The audit trail as `who` writes to it: a front door's refusals, say (HTTP 401, 403, 4xx). */
+  audit(who: AuditWho = {}): AuditSink {
+    return this.auditLog.as({ ...who, client: who.client ?? this.origin });
   }
 
   /**
@@ -83,17 +123,18 @@ export class Producer {
   startCampaign(order: CampaignOrder): Promise<CampaignStart>;
   startCampaign(
     order: CampaignOrder,
-    options: { confirm?: ConfirmCampaign },
+    options: { confirm?: ConfirmCampaign; who?: AuditWho },
   ): Promise<CampaignStart | undefined>;
   async startCampaign(
     order: CampaignOrder,
-    options: { confirm?: ConfirmCampaign } = {},
+    options: { confirm?: ConfirmCampaign; who?: AuditWho } = {},
   ): Promise<CampaignStart | undefined> {
     checkCampaign(order);
     const { ids, source, replayOf } = await this.resolve(order);
     if (options.confirm && !(await options.confirm(ids.length))) return undefined;
     await clearStaleTickets(this.queue, this.limiter, order.tenantId);
-    return startCampaign(this.queue, this.store, {
+    const extras = { audit: this.auditing ? this.audit(options.who) : undefined, callbacks: this.callbacks };
+    const request = {
       ids,
       source,
       comment: order.comment,
@@ -103,7 +144,8 @@ export class Producer {
       priority: order.priority,
       requestedBy: order.requestedBy,
       resultRetentionMs: this.config.resultRetentionMs,
-    });
+    };
+    return startCampaign(this.queue, this.store, request, extras);
   }
 
   /**
@@ -113,9 +155,7 @@ export class Producer {
    */
   async abortCampaign(campaignId: string): Promise<{ campaignId: string; aborted: number }> {
     const deps = { queue: this.queue, store: this.store, redis: this.redis, config: this.config };
-    const aborted = await this.withResultsQueues((resultsQueues) =>
-      abortCampaign({ ...deps, resultsQueues }, campaignId),
-    );
+    const aborted = await abortCampaign(deps, campaignId);
     return { campaignId, aborted };
   }
 
@@ -130,6 +170,19 @@ export class Producer {
   /** The campaign's record, while RESULT_RETENTION keeps it. */
   campaign(campaignId: string): Promise<CampaignRecord | undefined> {
     return this.store.get(campaignId);
+  }
+
+  /** One page of the campaign's results (see readCampaignPage): `cursor` from the previous page's `next`. */
+  campaignResults(
+    campaignId: string,
+    options: { cursor?: string; limit: number },
+  ): Promise<{ results: CancelResult[]; next: string | null }> {
+    return readCampaignPage(this.queue, this.store, campaignId, options);
+  }
+
+  /** A cancel job's state, and its result once finished; undefined when unknown. */
+  job(jobId: string): Promise<JobView | undefined> {
+    return viewJob(this.queue, jobId, this.config.tenantId);
   }
 
   /** The actions of the campaign whose latest outcome is failed. */
@@ -171,12 +224,12 @@ export class Producer {
   status(): Promise<ProducerStatus> {
     const tenants = this.config.tenantId ? [this.config.tenantId] : [];
     return this.withResultsQueues((queues) =>
-      readStatus([this.queue, ...queues], this.limiter, this.store, tenants),
+      readStatus([this.queue, ...queues], this.limiter, this.store, tenants, this.callbacks),
     );
   }
 
   async close(): Promise<void> {
-    await this.queue.close();
+    await Promise.all([this.queue.close(), this.callbacks.close()]);
     this.redis.disconnect();
   }
 

@@ -2,6 +2,7 @@ import type { Job, Queue } from "bullmq";
 import type { CancelResult } from "../shared/contract/cancel-result.js";
 import { gaveUpResult } from "../shared/contract/cancel-result.js";
 import { sleep } from "../shared/core/sleep.js";
+import type { CampaignStore } from "../shared/redis/campaign-store.js";
 import { RecentIds } from "./recent-ids.js";
 
 /**
@@ -109,6 +110,26 @@ export async function readResults(queue: Queue, options: ReadOptions = {}): Prom
 export const FOLLOW_LOOKBACK_MS = 5_000;
 /** Extra time an id is remembered: a result's finishedAt can come a little before its job's finish. */
 const FORGET_MARGIN_MS = 60_000;
+
+/**
+ * One page of a campaign's results, for a caller that cannot hold them all (an HTTP client): from
+ * `cursor` (undefined for the first page) to `next` (null after the last). About `limit` a page; a
+ * result may come again on a later page, never be skipped (dedupe on `jobId`).
+ */
+export async function readCampaignPage(
+  queue: Queue,
+  store: Pick<CampaignStore, "finishedJobs">,
+  campaignId: string,
+  options: { cursor?: string; limit: number },
+): Promise<{ results: CancelResult[]; next: string | null }> {
+  const page = await store.finishedJobs(campaignId, options.cursor ?? "0", options.limit);
+  const jobs = await Promise.all(page.jobIds.map((id) => queue.getJob(id)));
+  const results = jobs
+    .map((job) => (job ? resultOf(job) : undefined))
+    .filter((r): r is CancelResult => r !== undefined)
+    .sort((a, b) => a.finishedAt.localeCompare(b.finishedAt));
+  return { results, next: page.next };
+}
 
 /**
  * Streams results as jobs finish, oldest first, by polling the finished sets (nothing is consumed,

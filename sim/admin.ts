@@ -1,15 +1,17 @@
-import type { ActionStore } from "./action-store.js";
 import { defenderError } from "./defender-api.js";
-import type { Reply, TokenRegistry } from "./entra.js";
-import { type FaultPlan, faultFromJson } from "./faults.js";
+import type { Reply } from "./entra.js";
+import { type Fault, faultFromJson } from "./faults.js";
 import { ACTION_STATUSES, type ActionStatus, type NewAction } from "./machine-action.js";
 import type { RecordedRequest } from "./recorded-request.js";
 import { GUID_RE } from "./rng.js";
+import type { AppRegistration } from "./sim-tenant.js";
+import type { TenantSet } from "./tenant-set.js";
+import type { TokenRegistry } from "./token-registry.js";
 
 export interface AdminDeps {
-  store: ActionStore;
+  tenants: TenantSet;
   requests: RecordedRequest[];
-  faults: FaultPlan;
+  faults: { inject(fault: Fault): void; pending(): number };
   tokens: TokenRegistry;
 }
 
@@ -17,9 +19,17 @@ export interface AdminDeps {
  * Unauthenticated control routes under /_sim/, so tests in other processes and playbook authors can
  * script the simulator over HTTP. They are neither recorded, delayed nor faulted.
  */
-export function adminReply(method: string, path: string, rawBody: string, deps: AdminDeps): Reply {
+export function adminReply(method: string, url: URL, rawBody: string, deps: AdminDeps): Reply {
+  const path = url.pathname;
   const statusRoute = /^\/_sim\/actions\/([^/]+)\/status$/.exec(path);
   const actionRoute = /^\/_sim\/actions\/([^/]+)$/.exec(path);
+  const tenantRoute = /^\/_sim\/tenants\/([^/]+)$/.exec(path);
+  // Action routes act on the first tenant unless ?tenant=<id or name> says otherwise.
+  const named = url.searchParams.get("tenant") ?? tenantRoute?.[1];
+  const tenant = named === null || named === undefined ? deps.tenants.primary : deps.tenants.get(named);
+  if (!tenant)
+    return defenderError(404, "NotFound", `no simulated tenant is called ${JSON.stringify(named)}`);
+  const store = tenant.store;
   try {
     if (method === "GET" && path === "/_sim/requests") return { status: 200, body: deps.requests };
     if (method === "POST" && path === "/_sim/reset-requests") {
@@ -32,20 +42,26 @@ export function adminReply(method: string, path: string, rawBody: string, deps: 
     }
     if (method === "POST" && path === "/_sim/faults") {
       deps.faults.inject(faultFromJson(parseJson(rawBody)));
-      return { status: 201, body: { pending: deps.faults.pending } };
+      return { status: 201, body: { pending: deps.faults.pending() } };
+    }
+    if (method === "GET" && path === "/_sim/tenants")
+      return { status: 200, body: deps.tenants.all.map((t) => t.describe()) };
+    if (method === "POST" && tenantRoute) {
+      tenant.update(registrationFromJson(parseJson(rawBody)));
+      return { status: 200, body: tenant.describe() };
     }
     if (method === "POST" && path === "/_sim/actions") {
-      return { status: 201, body: deps.store.add(actionFromJson(parseJson(rawBody))) };
+      return { status: 201, body: store.add(actionFromJson(parseJson(rawBody))) };
     }
     if (method === "GET" && actionRoute?.[1]) {
-      const action = deps.store.get(actionRoute[1]);
+      const action = store.get(actionRoute[1]);
       return action
         ? { status: 200, body: action }
         : defenderError(404, "ResourceNotFound", "no such action");
     }
     if (method === "POST" && statusRoute?.[1]) {
       const { status } = parseJson(rawBody) as { status?: unknown };
-      const updated = deps.store.setStatus(statusRoute[1], checkStatus(status));
+      const updated = store.setStatus(statusRoute[1], checkStatus(status));
       return updated
         ? { status: 200, body: updated }
         : defenderError(404, "ResourceNotFound", "no such action");
@@ -83,4 +99,25 @@ function actionFromJson(input: unknown): NewAction {
     throw new TypeError("visibleAfter must be epoch milliseconds");
   }
   return partial;
+}
+
+/** A change to a tenant's app registration: `clientId`, `clientSecret` and `roles` (no certificates over HTTP). */
+function registrationFromJson(input: unknown): Partial<AppRegistration> {
+  if (typeof input !== "object" || input === null || Array.isArray(input))
+    throw new TypeError("the change must be a JSON object");
+  const { clientId, clientSecret, roles, ...rest } = input as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0)
+    throw new TypeError(`unknown fields ${unknown.join(", ")}: give clientId, clientSecret or roles`);
+  if (clientId !== undefined && !(typeof clientId === "string" && GUID_RE.test(clientId)))
+    throw new TypeError("clientId must be a GUID");
+  if (clientSecret !== undefined && !(typeof clientSecret === "string" && clientSecret !== ""))
+    throw new TypeError("clientSecret must be a non-empty string");
+  if (roles !== undefined && !(Array.isArray(roles) && roles.every((r) => typeof r === "string")))
+    throw new TypeError("roles must be an array of strings");
+  const change: Partial<AppRegistration> = {};
+  if (clientId !== undefined) change.clientId = (clientId as string).toLowerCase();
+  if (clientSecret !== undefined) change.clientSecret = clientSecret as string;
+  if (roles !== undefined) change.roles = roles as string[];
+  return change;
 }

@@ -1,5 +1,6 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { assertionProblem } from "./client-assertion.js";
+import type { TokenRegistry } from "./token-registry.js";
 
 /** A JSON answer, shaped before it is written so handlers stay free of node:http. */
 export interface Reply {
@@ -14,59 +15,17 @@ export interface EntraConfig {
   clientSecret?: string;
   /** The public certificate registered on the app, for private_key_jwt client assertions. */
   clientCertPem?: string | Buffer;
+  /** The app roles (application permissions) consented in this tenant; tokens carry them. */
+  roles: readonly string[];
   tokenTtlSec: number;
 }
 
-export interface TokenGrant {
-  tenant: string;
-  clientId: string;
-  expiresAt: number;
-}
-
-/** The simulator only accepts tokens it issued itself, so a client cannot pass by sending any string. */
-export class TokenRegistry {
-  private readonly grants = new Map<string, TokenGrant & { revoked: boolean }>();
-
-  constructor(private readonly now: () => number = Date.now) {}
-
-  /** An unsigned JWT with the claims a Defender token carries; msal never parses it, humans may. */
-  issue(tenant: string, clientId: string, ttlSec: number): string {
-    const iat = Math.floor(this.now() / 1000);
-    const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");
-    const claims = {
-      aud: "https://api.securitycenter.microsoft.com",
-      iss: `https://sts.windows.net/${tenant}/`,
-      iat,
-      nbf: iat,
-      exp: iat + ttlSec,
-      appid: clientId,
-      tid: tenant,
-      roles: ["Machine.Read.All", "Machine.Scan", "Machine.Isolate"],
-      jti: randomBytes(12).toString("base64url"),
-    };
-    const token = `${b64({ typ: "JWT", alg: "none" })}.${b64(claims)}.`;
-    this.grants.set(token, { tenant, clientId, expiresAt: (iat + ttlSec) * 1000, revoked: false });
-    return token;
-  }
-
-  verify(token: string): TokenGrant | undefined {
-    const grant = this.grants.get(token);
-    if (!grant || grant.revoked || grant.expiresAt <= this.now()) return undefined;
-    return { tenant: grant.tenant, clientId: grant.clientId, expiresAt: grant.expiresAt };
-  }
-
-  revokeAll(): void {
-    for (const grant of this.grants.values()) grant.revoked = true;
-  }
-
-  /** Every token issued so far, e.g. to check that none leaks into logs. */
-  all(): string[] {
-    return [...this.grants.keys()];
-  }
-}
-
 /** msal-common requires all four of issuer, authorization_endpoint, token_endpoint and jwks_uri. */
-export function openIdConfiguration(base: string, tenant: string): Record<string, unknown> {
+export function openIdConfiguration(
+  base: string,
+  tenant: string,
+  cloud = "microsoftonline.com",
+): Record<string, unknown> {
   return {
     issuer: `${base}/${tenant}/v2.0`,
     authorization_endpoint: `${base}/${tenant}/oauth2/v2.0/authorize`,
@@ -76,7 +35,7 @@ export function openIdConfiguration(base: string, tenant: string): Record<string
     response_types_supported: ["code", "id_token", "code id_token", "id_token token"],
     id_token_signing_alg_values_supported: ["RS256"],
     tenant_region_scope: "EU",
-    cloud_instance_name: "microsoftonline.com",
+    cloud_instance_name: cloud,
   };
 }
 
@@ -152,7 +111,10 @@ export function tokenReply(
       `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${config.clientId}'.`,
     );
   }
-  const token = registry.issue(config.tenantId, config.clientId, config.tokenTtlSec);
+  // The audience is the resource the scope names, as Entra sets it.
+  const audience = form.scope.slice(0, -"/.default".length);
+  const { tenantId: tenant, clientId, roles } = config;
+  const token = registry.issue({ tenant, clientId, roles, audience }, config.tokenTtlSec);
   return {
     status: 200,
     body: {

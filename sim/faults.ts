@@ -12,16 +12,21 @@ export interface FaultRequest {
   query: string;
   endpoint: RouteKind;
   body: string;
+  /** The tenant's id: from the path for Entra calls, from the bearer token for Defender calls. */
+  tenant?: string;
 }
 
 /**
  * A scripted misbehaviour. With `status` the simulator answers that instead of the real thing (`body`: a
  * string is sent verbatim, anything else as JSON, absent gives the endpoint's usual error shape; a 429
  * without `headers` carries Retry-After: 1). `delayMs` alone delays the real answer; `reset` destroys the
- * socket unanswered.
+ * socket unanswered; `dropAnswer` lets the request take effect, then destroys the socket instead of
+ * answering (a cancel that reached Defender whose answer was lost).
  */
 export interface Fault {
   endpoint: FaultEndpoint;
+  /** Only requests of this tenant (its id, any case); every tenant's when absent. */
+  tenant?: string;
   status?: number;
   headers?: Record<string, string>;
   body?: unknown;
@@ -29,6 +34,7 @@ export interface Fault {
   times?: number;
   delayMs?: number;
   reset?: true;
+  dropAnswer?: true;
   match?: (req: FaultRequest) => boolean;
 }
 
@@ -59,7 +65,10 @@ export class FaultPlan {
   /** The first queued fault that applies (consumed in order), else maybe a random one, else undefined. */
   take(req: FaultRequest): AppliedFault | undefined {
     const index = this.queue.findIndex(
-      (f) => (f.endpoint === "any" || f.endpoint === req.endpoint) && (f.match?.(req) ?? true),
+      (f) =>
+        (f.endpoint === "any" || f.endpoint === req.endpoint) &&
+        (f.tenant === undefined || f.tenant.toLowerCase() === req.tenant?.toLowerCase()) &&
+        (f.match?.(req) ?? true),
     );
     const fault = this.queue[index];
     if (fault) {
@@ -109,13 +118,16 @@ export function faultFromJson(input: unknown): Fault {
   if (headers !== undefined && (typeof headers !== "object" || headers === null)) {
     throw new TypeError("headers must be an object");
   }
+  if (f.tenant !== undefined && typeof f.tenant !== "string") throw new TypeError("tenant must be a string");
   return {
     endpoint: f.endpoint as FaultEndpoint,
+    ...(f.tenant === undefined ? {} : { tenant: f.tenant as string }),
     status: optionalNumber("status"),
     times: optionalNumber("times"),
     delayMs: optionalNumber("delayMs"),
     headers: headers as Record<string, string> | undefined,
     body: f.body,
     ...(f.reset === true ? { reset: true } : {}),
+    ...(f.dropAnswer === true ? { dropAnswer: true } : {}),
   };
 }

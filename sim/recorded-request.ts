@@ -14,6 +14,8 @@ export interface RecordedRequest {
   tenant?: string;
   /** Arrival time, epoch ms. */
   at: number;
+  /** Set when the second authority host (the other cloud) took the request. */
+  authority?: "second";
   /** Set when an injected or random fault produced the answer. */
   fault?: "injected" | "random";
 }

@@ -12,6 +12,7 @@ import {
 import {
   BadRequestError,
   BudgetWaitError,
+  ConnectionDroppedError,
   errorMessage,
   ForbiddenError,
   NotFoundError,
@@ -22,59 +23,11 @@ import {
 } from "../shared/core/errors.js";
 import type { CallOptions } from "../shared/defender/defender-client.js";
 import { backoffMs, notFoundRecheckMs } from "../shared/defender/retry-policy.js";
-import type { CancelClaims } from "../shared/redis/cancel-claims.js";
-import type { JobState } from "./job-state.js";
-
-/** The Defender calls the rule needs. */
-export interface ActionsApi {
-  getAction(tenantId: string, id: string, options?: CallOptions): Promise<MachineAction>;
-  cancelAction(tenantId: string, id: string, comment: string, options?: CallOptions): Promise<MachineAction>;
-}
-
-export interface ProcessorSettings {
-  tenantId: string;
-  /** How long one cancel may be in flight (the HTTP timeout and a margin): no second one meanwhile. */
-  cancelClaimMs?: number;
-  maxAttempts: number;
-  throttleGiveUpMs: number;
-  notFoundGraceMs: number;
-}
-
-export interface ProcessorInput {
-  jobId: string;
-  data: unknown;
-  enqueuedAt: number;
-  state: JobState;
-}
-
-export interface ProcessorDeps {
-  api: ActionsApi;
-  settings: ProcessorSettings;
-  /** One cancel in flight per action across all workers; absent in unit tests of the rule alone. */
-  claims?: Pick<CancelClaims, "claim">;
-  /** Persists the state before the processor goes on (the cancel marker must be in Redis first). */
-  saveState(state: JobState): Promise<void>;
-  now?: () => number;
-  random?: () => number;
-  signal?: AbortSignal;
-}
-
-/** Why a job goes back to Redis to wait; metrics count each. */
-export const DELAY_REASONS = [
-  "budget",
-  "throttled",
-  "token",
-  "in_flight",
-  "not_found",
-  "transient",
-  "shutdown",
-] as const;
-export type DelayReason = (typeof DELAY_REASONS)[number];
-
-/** Either the job's one result, or "run me again in `ms`" (held in Redis, no worker slot). */
-export type Decision =
-  | { kind: "done"; result: CancelResult }
-  | { kind: "delay"; ms: number; reason: DelayReason };
+import { CAMPAIGN_BUDGET_DELAY } from "../shared/redis/queues.js";
+import { usesCampaignBudget } from "./budget-class.js";
+import type { DelayReason, JobState } from "./job-state.js";
+import type { Decision, ProcessorDeps, ProcessorInput } from "./processor-types.js";
+import { ours, sendCancel } from "./send-cancel.js";
 
 /** Check, skip, cancel: the rule. Publishing the result is the caller's step. */
 export async function processCancel(input: ProcessorInput, deps: ProcessorDeps): Promise<Decision> {
@@ -92,46 +45,39 @@ export async function processCancel(input: ProcessorInput, deps: ProcessorDeps):
     const message = `tenant ${tenantId} is not this worker's tenant (AZURE_TENANT_ID)`;
     return done(failedResult(input, attempts, { code: "unknown_tenant", message }, { ...job, tenantId }));
   }
-  const call: CallOptions = { campaign: job.campaignId !== undefined, signal: deps.signal };
+  const call: CallOptions = { campaign: usesCampaignBudget(job, input.priority), signal: deps.signal };
 
   try {
-    const action = await deps.api.getAction(tenantId, job.machineActionId, call);
-    if (isTerminal(action.status)) {
-      const ours = action.status === "Cancelled" && state.cancelSentAt !== undefined && !state.cancelRefused;
-      return finish(ours ? "cancelled" : "already_terminal", action);
-    }
-    const claim = await deps.claims?.claim(
-      tenantId,
-      job.machineActionId,
-      deps.settings.cancelClaimMs ?? 60_000,
-    );
-    // Another run's cancel for this action is still on the wire: wait for it, then look again.
-    if (claim && "heldMs" in claim) return delay(deps, state, claim.heldMs + 250, "in_flight");
-    state.cancelSentAt = now();
-    state.cancelRefused = false;
-    await deps.saveState(state);
-    try {
-      return finish(
-        "cancelled",
-        await deps.api.cancelAction(tenantId, job.machineActionId, job.comment, call),
+    for (let look = 1; ; look++) {
+      const action = await deps.api.getAction(tenantId, job.machineActionId, call);
+      if (isTerminal(action.status))
+        return finish(ours(action, state) ? "cancelled" : "already_terminal", action);
+      const claim = await deps.claims?.claim(
+        tenantId,
+        job.machineActionId,
+        deps.settings.cancelClaimMs ?? 60_000,
       );
-    } catch (err) {
-      const refused =
-        err instanceof BadRequestError || (err instanceof ForbiddenError && err.disallowedOperation);
-      if (!refused) throw err;
-      // The action may have finished between our check and our cancel: look again before blaming the request.
-      state.cancelSentAt = undefined;
-      state.cancelRefused = true;
-      await deps.saveState(state);
-      const again = await deps.api.getAction(tenantId, job.machineActionId, call);
-      if (isTerminal(again.status)) return finish("already_terminal", again);
-      const code = err instanceof ForbiddenError ? "forbidden" : "bad_request";
-      return done(failedResult(input, attempts, upstream(err, code), { ...job, tenantId }, again));
-    } finally {
-      if (claim && "release" in claim) await claim.release().catch(() => undefined);
+      // Another run's cancel for this action is still on the wire: wait for it, then look again.
+      if (claim && "heldMs" in claim) return delay(deps, state, claim.heldMs + 250, "in_flight");
+      try {
+        const sent = await sendCancel({ ...job, tenantId }, state, deps, call);
+        if (sent.kind === "answered") return finish("cancelled", sent.action);
+        // Refused: the action may have finished between our check and our cancel; look before blaming the request.
+        const again = await deps.api.getAction(tenantId, job.machineActionId, call);
+        if (isTerminal(again.status))
+          return finish(ours(again, state) ? "cancelled" : "already_terminal", again);
+        const code = sent.refusal instanceof ForbiddenError ? "forbidden" : "bad_request";
+        return done(failedResult(input, attempts, upstream(sent.refusal, code), { ...job, tenantId }, again));
+      } catch (err) {
+        // The answer was lost, maybe not the cancel: look at the action before sending another (once per run).
+        if (err instanceof ConnectionDroppedError && look === 1) continue;
+        throw err;
+      } finally {
+        if (claim && "release" in claim) await claim.release().catch(() => undefined);
+      }
     }
   } catch (err) {
-    return decideOnError(err, input, { ...job, tenantId }, state, deps, now());
+    return decideOnError(err, input, { ...job, tenantId }, state, deps, now(), call.campaign === true);
   }
 }
 
@@ -142,11 +88,14 @@ async function decideOnError(
   state: JobState,
   deps: ProcessorDeps,
   now: number,
+  campaign: boolean,
 ): Promise<Decision> {
   const attempts = state.failures + 1;
   const fail = (code: ErrorCode) => done(failedResult(input, attempts, upstream(err, code), job));
   if (deps.signal?.aborted) return delay(deps, state, 1_000, "shutdown");
-  if (err instanceof BudgetWaitError) return delay(deps, state, err.waitMs, "budget");
+  // Recorded apart from other waits: an urgent enqueue that promotes the job may end this one at once.
+  if (err instanceof BudgetWaitError)
+    return delay(deps, state, err.waitMs, "budget", campaign ? CAMPAIGN_BUDGET_DELAY : "budget");
   if (err instanceof ThrottledError) {
     if (now + err.waitMs - (state.firstTriedAt ?? now) > deps.settings.throttleGiveUpMs)
       return fail("throttled");
@@ -178,8 +127,15 @@ async function decideOnError(
   return delay(deps, { ...state, failures: attempts }, backoffMs(attempts, deps.random), "transient");
 }
 
-async function delay(deps: ProcessorDeps, state: JobState, ms: number, reason: DelayReason) {
-  await deps.saveState(state);
+/** Saves the state with why the job waits (`recorded`, finer than the metrics' `reason`), then asks for the delay. */
+async function delay(
+  deps: ProcessorDeps,
+  state: JobState,
+  ms: number,
+  reason: DelayReason,
+  recorded: JobState["delayedFor"] = reason,
+) {
+  await deps.saveState({ ...state, delayedFor: recorded });
   return { kind: "delay", ms: Math.max(1, Math.round(ms)), reason } as const;
 }
 

@@ -5,9 +5,11 @@ import { gaveUpResult } from "../shared/contract/cancel-result.js";
 import type { Logger } from "../shared/core/logger.js";
 import { CancelClaims } from "../shared/redis/cancel-claims.js";
 import type { RedisConnection } from "../shared/redis/connection.js";
+import { FencedProgress } from "../shared/redis/fenced-progress.js";
 import { keyPrefix, retentionOptions } from "../shared/redis/queues.js";
-import { type ActionsApi, type DelayReason, processCancel } from "./cancel-processor.js";
-import { readState } from "./job-state.js";
+import { processCancel } from "./cancel-processor.js";
+import { type DelayReason, readState } from "./job-state.js";
+import type { ActionsApi } from "./processor-types.js";
 import type { ResultPublisher } from "./result-publisher.js";
 
 export interface CancelWorkerDeps {
@@ -31,10 +33,12 @@ export function createCancelWorker(deps: CancelWorkerDeps): Worker {
     maxAttempts: config.maxAttempts,
     throttleGiveUpMs: config.throttleGiveUpMs,
     notFoundGraceMs: config.notFoundGraceMs,
-    // A cancel cannot be in flight longer than its HTTP timeout (plus a dropped-connection retry).
+    // Renewed while its run lives; after a crash it must outlast the dead run's POST, on the wire for
+    // up to one HTTP timeout after the last renewal (a third of the claim earlier): 2/3 of this > 1 timeout.
     cancelClaimMs: 2 * config.httpTimeoutMs + 5_000,
   };
   const claims = new CancelClaims(deps.connection, keyPrefix(config));
+  const progress = new FencedProgress(deps.connection);
 
   const finish = async (job: Job, result: CancelResult, started: number) => {
     await deps.publisher.publish(result);
@@ -47,6 +51,8 @@ export function createCancelWorker(deps: CancelWorkerDeps): Worker {
         outcome: result.outcome,
         status: result.status,
         error: result.error?.code,
+        // Why it failed (an AADSTS code, Defender's error code); the credential's refusal itself is logged once.
+        reason: result.error?.message,
         httpStatus: result.error?.httpStatus,
         target: result.error?.target,
         attempts: result.attempts,
@@ -54,11 +60,6 @@ export function createCancelWorker(deps: CancelWorkerDeps): Worker {
       },
       "job finished",
     );
-    if (result.error?.code === "unauthorized")
-      logger.error(
-        { jobId: job.id, reason: result.error.message },
-        "credential refused: check AZURE_CLIENT_ID and AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH",
-      );
     return result;
   };
 
@@ -70,8 +71,15 @@ export function createCancelWorker(deps: CancelWorkerDeps): Worker {
       // Decided before a crash: publish again (idempotent) rather than ask Defender again.
       if (state.result) return finish(job, state.result, started);
       const decision = await processCancel(
-        { jobId: String(job.id), data: job.data, enqueuedAt: job.timestamp, state },
-        { api: deps.api, settings, claims, signal, saveState: (s) => job.updateProgress({ ...s }) },
+        // The priority as stored now (a promotion changes it), not as added: BullMQ may hand it over as a string.
+        {
+          jobId: String(job.id),
+          data: job.data,
+          enqueuedAt: job.timestamp,
+          priority: Number(job.priority) || 0,
+          state,
+        },
+        { api: deps.api, settings, claims, signal, saveState: (s) => progress.save(job, token, { ...s }) },
       );
       if (decision.kind === "delay") {
         logger.debug({ jobId: job.id, reason: decision.reason, delayMs: decision.ms }, "job delayed");
@@ -79,7 +87,7 @@ export function createCancelWorker(deps: CancelWorkerDeps): Worker {
         await job.moveToDelayed(Date.now() + decision.ms, token);
         throw new DelayedError();
       }
-      await job.updateProgress({ ...readState(job.progress), result: decision.result });
+      await progress.save(job, token, { ...readState(job.progress), result: decision.result });
       return finish(job, decision.result, started);
     },
     {
@@ -101,7 +109,8 @@ export function createCancelWorker(deps: CancelWorkerDeps): Worker {
     if (!final) return;
     const state = readState(job.progress);
     const ref = { jobId: String(job.id), data: job.data, enqueuedAt: job.timestamp };
-    const result = gaveUpResult(ref, state.failures + 1, err.message, state.result);
+    const result = gaveUpResult(ref, state.failures + 1, err.message, state.result, deps.tenantId);
+    // The publisher retries, and shutdown (publisher.close) waits for it.
     finish(job, result, job.processedOn ?? Date.now()).catch((publishErr) =>
       logger.error(
         { jobId: job.id, err: publishErr.message },

@@ -1,4 +1,17 @@
 import type { CancelResult } from "../shared/contract/cancel-result.js";
+import type { CAMPAIGN_BUDGET_DELAY } from "../shared/redis/queues.js";
+
+/** Why a job goes back to Redis to wait; metrics count each. */
+export const DELAY_REASONS = [
+  "budget",
+  "throttled",
+  "token",
+  "in_flight",
+  "not_found",
+  "transient",
+  "shutdown",
+] as const;
+export type DelayReason = (typeof DELAY_REASONS)[number];
 
 /**
  * What the worker remembers about a job between its runs, kept on the job itself (BullMQ's
@@ -14,10 +27,17 @@ export interface JobState {
   /** First 404: NOT_FOUND_GRACE_MS counts from here. */
   notFoundSince?: number;
   notFoundChecks?: number;
-  /** Written before the cancel leaves, so a re-run after a crash knows a `Cancelled` action is ours. */
+  /**
+   * Written before the cancel leaves, so a re-run after a crash knows a `Cancelled` action is ours;
+   * taken back when Defender surely did not act on it (a 4xx, or it never left): see sendCancel.
+   */
   cancelSentAt?: number;
-  /** The cancel was refused (400/403): a later `Cancelled` is somebody else's doing. */
-  cancelRefused?: boolean;
+  /**
+   * Why the last run put the job back to wait, saved (fenced, like every progress write) before the
+   * job enters the delayed set; `campaign_budget` when it waited only for the campaign's share. An
+   * urgent enqueue that promotes the job ends that wait at once and keeps any other.
+   */
+  delayedFor?: DelayReason | typeof CAMPAIGN_BUDGET_DELAY;
   /** The decided result: a re-run after a crash republishes it instead of calling Defender again. */
   result?: CancelResult;
 }

@@ -2,7 +2,7 @@ import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client
 import { type CancelResult, OUTCOMES } from "../shared/contract/cancel-result.js";
 import { ENDPOINTS, type Endpoint } from "../shared/defender/endpoints.js";
 import type { RateLimiterStatus } from "../shared/redis/rate-limiter.js";
-import { DELAY_REASONS, type DelayReason } from "./cancel-processor.js";
+import { DELAY_REASONS, type DelayReason } from "./job-state.js";
 import { registerLiveMetrics } from "./metrics-live.js";
 
 /** What a scrape reads live; each source is asked on scrape, never polled in between. */

@@ -3,6 +3,7 @@ import type { Config } from "../shared/config/config.js";
 import { errorMessage, OperationalError } from "../shared/core/errors.js";
 import type { Logger } from "../shared/core/logger.js";
 import { withTimeout } from "../shared/core/with-timeout.js";
+import type { CredentialHealth } from "../shared/defender/credential-health.js";
 import { createLimiter } from "../shared/defender/defender-session.js";
 import { connectRedis, type RedisConnection } from "../shared/redis/connection.js";
 import { openQueue } from "../shared/redis/queues.js";
@@ -27,7 +28,8 @@ export interface Operations {
 export interface OperationsOptions {
   config: Config;
   tenantId: string;
-  tokens: { readonly acquired: number };
+  /** Token counts for metrics; what Entra ID last said of the credential, for readiness. */
+  tokens: { readonly acquired: number; readonly health: CredentialHealth };
   dashboard?: DashboardSettings;
   logger: Logger;
 }
@@ -70,8 +72,10 @@ export async function startOperations(options: OperationsOptions): Promise<Opera
         limiter,
         ping: () => redis.ping(),
       });
-      const ready = async (): Promise<Readiness> =>
-        stopping ? { ok: false, reason: "the worker is shutting down" } : pingRedis(redis);
+      const ready = async (): Promise<Readiness> => {
+        if (stopping) return { ok: false, reason: "the worker is shutting down" };
+        return refusedCredential(options.tokens.health, tenantId) ?? pingRedis(redis);
+      };
       servers.push(
         await startOpsServer({ host: config.metricsHost, port: config.metricsPort, logger, metrics, ready }),
       );
@@ -102,6 +106,16 @@ export async function startOperations(options: OperationsOptions): Promise<Opera
     await close();
     throw err;
   }
+}
+
+/** Not ready while Entra ID refuses the credential: every job would fail `unauthorized`. */
+function refusedCredential(health: CredentialHealth, tenantId: string): Readiness | undefined {
+  const refusal = health.refusal(tenantId);
+  if (!refusal) return undefined;
+  return {
+    ok: false,
+    reason: `Entra ID refused the credential (${refusal.code}): jobs fail unauthorized until it is accepted; it is tried again every ${Math.round(health.retryMs / 1000)} s (the worker's log says what to check)`,
+  };
 }
 
 /** Ready when Redis answers PING in time; the reason says what an on-call engineer should check. */

@@ -1,14 +1,22 @@
 import type { Worker } from "bullmq";
 import type { Config } from "../shared/config/config.js";
 import type { WorkerCredentials } from "../shared/config/credentials.js";
+import { errorMessage, OperationalError } from "../shared/core/errors.js";
 import type { Logger } from "../shared/core/logger.js";
-import { createDefenderSession, type DefenderHooks } from "../shared/defender/defender-session.js";
+import { CredentialHealth } from "../shared/defender/credential-health.js";
+import type { DefenderClient } from "../shared/defender/defender-client.js";
+import {
+  createDefenderSession,
+  createTokenProvider,
+  type DefenderHooks,
+} from "../shared/defender/defender-session.js";
 import type { TokenProvider } from "../shared/defender/token-provider.js";
-import { connectRedis, evictionPolicy } from "../shared/redis/connection.js";
+import { connectRedis, describeRedisUrl, evictionPolicy } from "../shared/redis/connection.js";
 import type { RateLimiter } from "../shared/redis/rate-limiter.js";
 import { createCancelWorker } from "./cancel-worker.js";
+import { watchCredential } from "./credential-watch.js";
 import { dashboardSettings } from "./dashboard-auth.js";
-import { startOperations } from "./operations.js";
+import { type Operations, startOperations } from "./operations.js";
 import { ResultPublisher } from "./result-publisher.js";
 
 export interface RunningWorker {
@@ -27,64 +35,83 @@ export interface StartWorkerOptions {
   config: Config;
   credentials: WorkerCredentials;
   logger: Logger;
+  /** How long a refused credential waits before it is tried again; default REFUSED_RETRY_MS (a minute). */
+  credentialRetryMs?: number;
 }
 
 /** Everything a worker process runs, built from the parsed config. */
 export async function startWorker(options: StartWorkerOptions): Promise<RunningWorker> {
   const { config, credentials, logger } = options;
-  // Refused before anything connects: an unprotected dashboard must not even start.
+  // Refused before anything connects: an unprotected dashboard must not even start, a bad certificate neither.
   const dashboard = dashboardSettings(config);
+  const health = new CredentialHealth({ retryMs: options.credentialRetryMs });
+  const tokens = createTokenProvider(config, credentials, logger, health);
   const connection = await connectRedis(config.redisUrl, { blocking: true, queuePrefix: config.queuePrefix });
-  const policy = await evictionPolicy(connection);
-  if (policy && policy !== "noeviction") {
-    logger.warn(
-      { maxmemoryPolicy: policy },
-      `Redis maxmemory-policy is ${policy}, not noeviction: under memory pressure Redis may evict queued jobs, which would vanish. Set maxmemory-policy noeviction.`,
+  // Whatever opened is closed again when a later step fails: an open socket or server would keep
+  // the process alive after the error was printed.
+  const opened: (() => unknown)[] = [() => connection.disconnect()];
+  let limiter: RateLimiter;
+  let api: DefenderClient;
+  let ops: Operations;
+  let publisher: ResultPublisher;
+  let worker: Worker;
+  try {
+    const policy = await evictionPolicy(connection);
+    if (policy && policy !== "noeviction") {
+      logger.warn(
+        { maxmemoryPolicy: policy },
+        `Redis maxmemory-policy is ${policy}, not noeviction: under memory pressure Redis may evict queued jobs, which would vanish. Set maxmemory-policy noeviction.`,
+      );
+    }
+    // Metrics are wired into the client by late binding: the operations server needs the token provider first.
+    const hooks: DefenderHooks = {};
+    ({ limiter, client: api } = createDefenderSession(config, tokens, connection, logger, {
+      onResponse: (endpoint, status) => hooks.onResponse?.(endpoint, status),
+      onThrottled: (endpoint) => hooks.onThrottled?.(endpoint),
+    }));
+    ops = await startOperations({ config, tenantId: credentials.tenantId, tokens, dashboard, logger });
+    opened.push(() => ops.close());
+    hooks.onResponse = ops.metrics?.onResponse;
+    hooks.onThrottled = ops.metrics?.onThrottled;
+    publisher = new ResultPublisher(connection, config);
+    opened.push(() => publisher.close());
+    worker = createCancelWorker({
+      config,
+      tenantId: credentials.tenantId,
+      connection,
+      api,
+      publisher,
+      logger,
+      onOutcome: ops.metrics?.onOutcome,
+      onDelay: ops.metrics?.onDelay,
+    });
+    opened.push(() => worker.close(true));
+    await worker.waitUntilReady().catch((err) => {
+      throw new OperationalError(
+        `the worker could not get ready on Redis at ${describeRedisUrl(config.redisUrl)} (${errorMessage(err)}); check REDIS_URL and that Redis accepts more clients (maxclients).`,
+      );
+    });
+    logger.info(
+      { queue: config.cancelQueue, concurrency: config.workerConcurrency, tenantId: credentials.tenantId },
+      "worker started",
     );
-  }
-  // Metrics are wired into the client by late binding: the operations server needs the token provider first.
-  const hooks: DefenderHooks = {};
-  const {
-    tokens,
-    limiter,
-    client: api,
-  } = createDefenderSession(config, credentials, connection, logger, {
-    onResponse: (endpoint, status) => hooks.onResponse?.(endpoint, status),
-    onThrottled: (endpoint) => hooks.onThrottled?.(endpoint),
-  });
-  const ops = await startOperations({
-    config,
-    tenantId: credentials.tenantId,
-    tokens,
-    dashboard,
-    logger,
-  }).catch((err) => {
-    connection.disconnect();
+  } catch (err) {
+    for (const close of opened.reverse()) {
+      try {
+        await close();
+      } catch {
+        // Already failing: the error worth reporting is the one that stopped the start.
+      }
+    }
     throw err;
-  });
-  hooks.onResponse = ops.metrics?.onResponse;
-  hooks.onThrottled = ops.metrics?.onThrottled;
-  const publisher = new ResultPublisher(connection, config);
-  const worker = createCancelWorker({
-    config,
-    tenantId: credentials.tenantId,
-    connection,
-    api,
-    publisher,
-    logger,
-    onOutcome: ops.metrics?.onOutcome,
-    onDelay: ops.metrics?.onDelay,
-  });
-  await worker.waitUntilReady();
-  logger.info(
-    { queue: config.cancelQueue, concurrency: config.workerConcurrency, tenantId: credentials.tenantId },
-    "worker started",
-  );
+  }
+  const watch = watchCredential(tokens, credentials.tenantId, logger);
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
       logger.info({ timeoutMs: config.shutdownTimeoutMs }, "worker stopping");
+      watch.stop();
       ops.markStopping();
       const closed = worker.close();
       const timedOut = await Promise.race([
@@ -92,11 +119,14 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
         new Promise<boolean>((resolve) => setTimeout(resolve, config.shutdownTimeoutMs, true).unref()),
       ]);
       if (timedOut) {
-        // Abort what is still running: the processor answers an abort by delaying its job, never by losing it.
+        // Abort what is still running: the processor answers an abort by delaying its job, never by
+        // losing it. A job waiting for Entra ID is answered at once, not after HTTP_TIMEOUT_MS.
         logger.warn("shutdown timeout reached: putting in-flight jobs back");
         worker.cancelAllJobs("shutdown");
+        tokens.close();
         await closed;
       }
+      tokens.close();
       await publisher.close();
       await ops.close();
       connection.disconnect();

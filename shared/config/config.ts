@@ -57,14 +57,28 @@ export const SETTINGS = {
     default: "https://api.securitycenter.microsoft.com/.default",
     schema: kind.nonEmpty,
   },
-  /** Entra tenant (lower-case GUID), and the only tenant a job may name. A worker requires it. */
+  /**
+   * JSON file of the tenants this deployment serves (tenant-schema.ts has its shape); read by
+   * loadTenants in tenants.ts. Without it, the one tenant of `tenantId`.
+   */
+  tenantsFile: { env: "MDE_TENANTS_FILE", schema: kind.nonEmpty },
+  /**
+   * Entra tenant (lower-case GUID). Without a tenants file, the only tenant a job may name, and a
+   * worker requires it; with one, the default tenant when the file names none.
+   */
   tenantId: { env: "AZURE_TENANT_ID", schema: kind.guid },
-  /** App registration (lower-case GUID). A worker requires it. */
+  /** App registration (lower-case GUID). A worker requires it, unless every tenant of the file names its own. */
   clientId: { env: "AZURE_CLIENT_ID", schema: kind.guid },
   /** Client secret; a worker requires this or `clientCertificatePath`, not both. */
   clientSecret: { env: "AZURE_CLIENT_SECRET", schema: kind.nonEmpty, secret: true },
   /** PEM holding the certificate and its private key, instead of a secret. */
   clientCertificatePath: { env: "AZURE_CLIENT_CERTIFICATE_PATH", schema: kind.nonEmpty },
+  /** Passphrase of an encrypted private key in that PEM, as @azure/identity takes it. */
+  clientCertificatePassword: {
+    env: "AZURE_CLIENT_CERTIFICATE_PASSWORD",
+    schema: kind.nonEmpty,
+    secret: true,
+  },
   /** Entra authority, https only (`https://login.microsoftonline.us` for GCC High and DoD). */
   authorityHost: {
     env: "AZURE_AUTHORITY_HOST",
@@ -109,6 +123,22 @@ export const SETTINGS = {
   workerLockMs: { env: "WORKER_LOCK_MS", default: "30000", schema: kind.int(1000) },
   /** pino level; JSON lines on stdout. `debug` adds one line per HTTP exchange and stack traces. */
   logLevel: { env: "LOG_LEVEL", default: "info", schema: kind.logLevel },
+
+  // HTTP intake (`mde-cancel serve`).
+  /** Port of `mde-cancel serve`. */
+  intakePort: { env: "INTAKE_PORT", default: "8080", schema: kind.int(0, 65535) },
+  /** Its address: playbooks call from other hosts. */
+  intakeHost: { env: "INTAKE_HOST", default: "0.0.0.0", schema: kind.nonEmpty },
+  /** Requests per API key in one fixed window; generous, as Tines, Splunk SOAR and n8n ignore Retry-After. */
+  intakeRateLimit: { env: "INTAKE_RATE_LIMIT", default: "600/1m", schema: kind.rateWindow },
+  /** The absolute base of `Location` and `statusUrl` behind a proxy; unset: from each request's Host. */
+  intakePublicUrl: { env: "INTAKE_PUBLIC_URL", schema: kind.publicUrl },
+  /** `whsec_<base64>`: signs callbacks; unset: a request with a `callbackUrl` is refused. */
+  intakeWebhookSecret: { env: "INTAKE_WEBHOOK_SECRET", schema: kind.webhookSecret, secret: true },
+  /** `host[:port]` allowed as callback targets although private or loopback. */
+  intakeCallbackHosts: { env: "INTAKE_CALLBACK_HOSTS", schema: kind.hostList },
+  /** How long audit records are kept: long enough for an incident review a quarter later. */
+  auditRetentionMs: { env: "AUDIT_RETENTION", default: "90d", schema: kind.retention },
 } satisfies Record<string, Setting>;
 
 type Settings = typeof SETTINGS;

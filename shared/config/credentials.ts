@@ -1,12 +1,15 @@
 /** What a worker needs beyond the common settings, checked once at its start. */
 import { UsageError } from "../core/errors.js";
 import type { Config } from "./config.js";
+import { certificateCredential } from "./tenant-credential.js";
+import type { TenantCredential } from "./tenant-directory.js";
 
 /** A tenant, an app and exactly one credential. */
 export interface WorkerCredentials {
   tenantId: string;
   clientId: string;
-  credential: { kind: "secret"; secret: string } | { kind: "certificate"; path: string };
+  /** A certificate's key passphrase is not enumerable: logging or serializing this never shows it. */
+  credential: TenantCredential;
 }
 
 /** Throws a UsageError naming what is missing, or both credentials when both are set. */
@@ -27,6 +30,6 @@ export function requireWorkerCredentials(config: Config): WorkerCredentials {
     clientId: config.clientId as string,
     credential: config.clientSecret
       ? { kind: "secret", secret: config.clientSecret }
-      : { kind: "certificate", path: config.clientCertificatePath as string },
+      : certificateCredential(config.clientCertificatePath as string, config.clientCertificatePassword),
   };
 }

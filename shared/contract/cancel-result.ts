@@ -88,17 +88,23 @@ export function failedResult(
 /**
  * The result of a job BullMQ itself gave up on (stalled too often, Redis broke mid-job): the
  * result the worker had decided when there is one, else `failed/upstream` with BullMQ's reason.
+ * A valid job naming no tenant is `defaultTenantId`'s, as the worker would have said.
  */
 export function gaveUpResult(
   ref: JobRef,
   attempts: number,
   reason: string,
   decided?: CancelResult,
+  defaultTenantId?: string,
 ): CancelResult {
-  return (
-    decided ??
-    failedResult(ref, attempts, { code: "upstream", message: `the job could not be processed: ${reason}` })
-  );
+  if (decided) return decided;
+  const parsed = parseCancelJob(ref.data);
+  const job =
+    parsed.ok && defaultTenantId !== undefined
+      ? { ...parsed.job, tenantId: parsed.job.tenantId ?? defaultTenantId }
+      : undefined;
+  const error = { code: "upstream", message: `the job could not be processed: ${reason}` } as const;
+  return failedResult(ref, attempts, error, job);
 }
 
 function build(

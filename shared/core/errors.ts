@@ -9,6 +9,7 @@
  *   ThrottledError        → delay until Retry-After, no attempt spent
  *   BudgetWaitError       → delay until our own limiter has budget, no attempt spent
  *   TransientError        → exponential backoff, one attempt spent
+ *   ConnectionDroppedError → a TransientError with no answer at all: after a cancel, look at the state first
  *   TokenUnavailableError → Entra ID down: back off without spending attempts, until THROTTLE_GIVE_UP_MS
  * Every one extends MdeCancelError; `isWaitError` tells the two that mean "come back in waitMs".
  */
@@ -78,6 +79,14 @@ export class UnauthorizedError extends UpstreamError {
 
 export class TransientError extends UpstreamError {
   override name = "TransientError";
+}
+
+/**
+ * The connection closed before any answer: the request may or may not have reached Defender. A GET
+ * simply goes again; a cancel never does before the action's state has been looked at.
+ */
+export class ConnectionDroppedError extends TransientError {
+  override name = "ConnectionDroppedError";
 }
 
 /** Entra ID unreachable, timing out or answering 5xx: nothing is wrong with the job, so it waits. */

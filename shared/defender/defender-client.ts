@@ -11,6 +11,7 @@ import { isGuid } from "../contract/guid.js";
 import {
   BadRequestError,
   BudgetWaitError,
+  ConnectionDroppedError,
   ForbiddenError,
   NotFoundError,
   ThrottledError,
@@ -154,7 +155,11 @@ export class DefenderClient {
     }
   }
 
-  /** One request, with an immediate retry when a kept-alive connection was dropped under it. */
+  /**
+   * One request. A GET whose kept-alive connection dropped under it goes again at once; a POST
+   * does not, since it may have reached Defender (a second cancel would get a 400): the caller
+   * gets a ConnectionDroppedError and looks at the state first.
+   */
   private exchange(
     tenantId: string,
     endpoint: Endpoint,
@@ -198,7 +203,7 @@ export class DefenderClient {
         } catch (err) {
           this.options.onResponse?.(endpoint, "error");
           if (options.signal?.aborted) throw new AbortError(err as Error);
-          if (isDroppedConnection(err)) throw err;
+          if (isDroppedConnection(err) && method === "GET") throw err;
           throw new AbortError(transportError(err, endpoint));
         }
       },
@@ -271,7 +276,6 @@ function isDroppedConnection(err: unknown): boolean {
 
 function transportError(err: unknown, endpoint: Endpoint): TransientError {
   const code = isAxiosError(err) ? err.code : undefined;
-  return new TransientError(
-    `${endpoint} request failed: ${code ?? (err as Error)?.message ?? "network error"}`,
-  );
+  const message = `${endpoint} request failed: ${code ?? (err as Error)?.message ?? "network error"}`;
+  return isDroppedConnection(err) ? new ConnectionDroppedError(message) : new TransientError(message);
 }

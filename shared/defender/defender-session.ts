@@ -6,6 +6,7 @@ import type { Logger } from "../core/logger.js";
 import type { RedisConnection } from "../redis/connection.js";
 import { keyPrefix } from "../redis/queues.js";
 import { RateLimiter } from "../redis/rate-limiter.js";
+import type { CredentialHealth } from "./credential-health.js";
 import { DefenderClient, type DefenderClientOptions } from "./defender-client.js";
 import { TokenProvider } from "./token-provider.js";
 
@@ -27,20 +28,36 @@ export function createLimiter(config: Config, redis: RedisConnection): RateLimit
   });
 }
 
-/** A Defender client with its token provider and the budget shared through `redis`. */
-export function createDefenderSession(
+/**
+ * The token provider of `credentials`; throws a UsageError naming the variable when the
+ * certificate cannot be used, so build it before anything connects.
+ */
+export function createTokenProvider(
   config: Config,
   credentials: WorkerCredentials,
-  redis: RedisConnection,
   logger: Logger,
-  hooks: DefenderHooks = {},
-): DefenderSession {
-  const tokens = new TokenProvider({
+  health?: CredentialHealth,
+): TokenProvider {
+  return new TokenProvider({
     credentials,
     authorityHost: config.authorityHost,
     scope: config.tokenScope,
     timeoutMs: config.httpTimeoutMs,
+    logger,
+    health,
   });
+}
+
+/** A Defender client with its token provider (built here from credentials, or given) and the budget shared through `redis`. */
+export function createDefenderSession(
+  config: Config,
+  credentials: WorkerCredentials | TokenProvider,
+  redis: RedisConnection,
+  logger: Logger,
+  hooks: DefenderHooks = {},
+): DefenderSession {
+  const tokens =
+    credentials instanceof TokenProvider ? credentials : createTokenProvider(config, credentials, logger);
   const limiter = createLimiter(config, redis);
   const client = new DefenderClient({
     baseUrl: config.apiBaseUrl,

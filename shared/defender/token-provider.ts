@@ -1,12 +1,15 @@
 /** Entra ID access tokens for the Defender API; the only user of msal-node in the product. */
 
-import { X509Certificate } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { setMaxListeners } from "node:events";
 import { AuthError, ConfidentialClientApplication, type Configuration, ServerError } from "@azure/msal-node";
 import pRetry, { AbortError } from "p-retry";
 import type { WorkerCredentials } from "../config/credentials.js";
-import { errorMessage, TokenUnavailableError, UnauthorizedError, UsageError } from "../core/errors.js";
+import { errorMessage, TokenUnavailableError, UnauthorizedError } from "../core/errors.js";
+import type { Logger } from "../core/logger.js";
+import { untilAborted } from "../core/until-aborted.js";
 import { withTimeout } from "../core/with-timeout.js";
+import { loadClientCertificate } from "./client-certificate.js";
+import { CredentialHealth } from "./credential-health.js";
 
 /** Well-known Entra hosts msal can discover; any other https host is trusted through knownAuthorities. */
 const KNOWN_CLOUD_HOSTS = new Set([
@@ -23,23 +26,45 @@ export interface TokenProviderOptions {
   authorityHost: string;
   scope: string;
   timeoutMs: number;
+  /** Where a refusal is logged, once; default: not logged. */
+  logger?: Logger;
+  /** Default: a CredentialHealth of its own, retrying a refused credential once a minute. */
+  health?: CredentialHealth;
 }
+
+/** The credential part of msal's `auth`: a secret, or the certificate read and checked once. */
+type ClientCredential = Pick<Configuration["auth"], "clientSecret" | "clientCertificate">;
 
 /**
  * Access tokens from Entra ID through msal-node: one ConfidentialClientApplication per tenant
  * and credential, reused so its cache serves tokens until five minutes before expiry. Concurrent
  * callers share one in-flight request, and a 401 from Defender refreshes the token once for all
- * the jobs that saw the same stale token.
+ * the jobs that saw the same stale token. The credential is read and checked when the provider
+ * is built, so a bad certificate stops a command at start. A refusal is logged once, kept in
+ * `health` for readiness, and answered from there until it may be tried again.
  */
 export class TokenProvider {
   private readonly apps = new Map<string, ConfidentialClientApplication>();
   private readonly inFlight = new Map<string, Promise<string>>();
   /** The last token per tenant: msal's cache lookup costs more CPU than the HTTP call it precedes. */
   private readonly current = new Map<string, { token: string; expiresAt: number }>();
+  private readonly credential: ClientCredential;
+  private readonly closing = new AbortController();
+  readonly health: CredentialHealth;
   /** Tokens acquired from Entra ID (not served from msal's cache), for metrics. */
   acquired = 0;
 
-  constructor(private readonly options: TokenProviderOptions) {}
+  /** Throws a UsageError naming the variable when the certificate cannot be used. */
+  constructor(private readonly options: TokenProviderOptions) {
+    const credential = options.credentials.credential;
+    this.credential =
+      credential.kind === "secret"
+        ? { clientSecret: credential.secret }
+        : { clientCertificate: loadClientCertificate(credential.path, credential.password) };
+    this.health = options.health ?? new CredentialHealth();
+    // Every job waiting for a token listens for close(): many at once is normal, not a leak.
+    setMaxListeners(0, this.closing.signal);
+  }
 
   /** A valid token for `tenantId`, from msal's cache when it has one. */
   get(tenantId: string): Promise<string> {
@@ -56,13 +81,24 @@ export class TokenProvider {
     return this.request(tenantId, true);
   }
 
+  /**
+   * Abandons every token request, now and later (they reject with TokenUnavailableError), so a
+   * shutdown never waits for a slow Entra ID; the jobs that waited are put back.
+   */
+  close(): void {
+    this.closing.abort(new TokenUnavailableError("token request abandoned: the worker is stopping"));
+  }
+
   private request(tenantId: string, skipCache: boolean): Promise<string> {
+    const refused = this.health.blocking(tenantId);
+    if (refused) return Promise.reject(refused);
     const key = `${tenantId}|${skipCache}`;
-    const pending = this.inFlight.get(key);
-    if (pending) return pending;
-    const promise = this.acquire(tenantId, skipCache).finally(() => this.inFlight.delete(key));
-    this.inFlight.set(key, promise);
-    return promise;
+    let pending = this.inFlight.get(key);
+    if (!pending) {
+      pending = this.acquire(tenantId, skipCache).finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, pending);
+    }
+    return untilAborted(pending, this.closing.signal);
   }
 
   private async acquire(tenantId: string, skipCache: boolean): Promise<string> {
@@ -81,10 +117,15 @@ export class TokenProvider {
         }
       },
       // A blip (reset connection, one 5xx) is absorbed here; a longer outage goes back to the job's backoff.
-      { retries: 2, minTimeout: 200, maxTimeout: 1_000, randomize: true },
-    );
+      { retries: 2, minTimeout: 200, maxTimeout: 1_000, randomize: true, signal: this.closing.signal },
+    ).catch((err: unknown) => {
+      if (err instanceof UnauthorizedError) this.noteRefusal(tenantId, err);
+      throw err;
+    });
     if (!result?.accessToken) throw new TokenUnavailableError("Entra ID returned no access token");
     if (!result.fromCache) this.acquired += 1;
+    if (this.health.accepted(tenantId))
+      this.options.logger?.info({ tenantId }, "Entra ID accepts the credential again");
     this.current.set(tenantId, {
       token: result.accessToken,
       expiresAt: result.expiresOn?.getTime() ?? Date.now() + RENEW_BEFORE_MS,
@@ -92,52 +133,54 @@ export class TokenProvider {
     return result.accessToken;
   }
 
+  /** Logged once per refusal, not once per job: the jobs' own lines carry the reason. */
+  private noteRefusal(tenantId: string, err: UnauthorizedError): void {
+    this.current.delete(tenantId);
+    if (!this.health.refused(tenantId, err)) return;
+    const code = this.health.refusal(tenantId)?.code;
+    const setting =
+      this.options.credentials.credential.kind === "secret"
+        ? "AZURE_CLIENT_SECRET"
+        : "AZURE_CLIENT_CERTIFICATE_PATH (its certificate uploaded to the app registration)";
+    this.options.logger?.error(
+      { tenantId, code, reason: err.message },
+      `credential refused by Entra ID (${code}): check AZURE_TENANT_ID, AZURE_CLIENT_ID and ${setting}, and that an administrator consented to the app; jobs fail unauthorized meanwhile, and the credential is tried again at most every ${Math.round(this.health.retryMs / 1000)} s`,
+    );
+  }
+
   private app(tenantId: string): ConfidentialClientApplication {
     let app = this.apps.get(tenantId);
     if (!app) {
-      app = new ConfidentialClientApplication(msalConfiguration(this.options, tenantId));
+      app = new ConfidentialClientApplication(
+        msalConfiguration(
+          this.options.authorityHost,
+          this.options.credentials.clientId,
+          tenantId,
+          this.credential,
+        ),
+      );
       this.apps.set(tenantId, app);
     }
     return app;
   }
 }
 
-export function msalConfiguration(options: TokenProviderOptions, tenantId: string): Configuration {
-  const host = new URL(options.authorityHost);
-  const auth: Configuration["auth"] = {
-    clientId: options.credentials.clientId,
-    authority: `${host.origin}/${tenantId}`,
-    // msal would otherwise ask login.microsoftonline.com whether this host is an authority.
-    knownAuthorities: KNOWN_CLOUD_HOSTS.has(host.hostname) ? [] : [host.host],
+function msalConfiguration(
+  authorityHost: string,
+  clientId: string,
+  tenantId: string,
+  credential: ClientCredential,
+): Configuration {
+  const host = new URL(authorityHost);
+  return {
+    auth: {
+      clientId,
+      authority: `${host.origin}/${tenantId}`,
+      // msal would otherwise ask login.microsoftonline.com whether this host is an authority.
+      knownAuthorities: KNOWN_CLOUD_HOSTS.has(host.hostname) ? [] : [host.host],
+      ...credential,
+    },
   };
-  const credential = options.credentials.credential;
-  if (credential.kind === "secret") {
-    auth.clientSecret = credential.secret;
-  } else {
-    auth.clientCertificate = readCertificate(credential.path);
-  }
-  return { auth };
-}
-
-/** Reads a PEM holding the certificate and its private key; derives the SHA-256 thumbprint. */
-export function readCertificate(path: string): { thumbprintSha256: string; privateKey: string; x5c: string } {
-  let pem: string;
-  try {
-    pem = readFileSync(path, "utf8");
-  } catch {
-    throw new UsageError(`AZURE_CLIENT_CERTIFICATE_PATH=${path} cannot be read; point it at a PEM file.`);
-  }
-  const certificate = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem)?.[0];
-  const privateKey =
-    /-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----[\s\S]+?-----END (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----/.exec(
-      pem,
-    )?.[0];
-  if (!certificate || !privateKey)
-    throw new UsageError(
-      `AZURE_CLIENT_CERTIFICATE_PATH=${path} must hold both a certificate and its private key in PEM.`,
-    );
-  const thumbprintSha256 = new X509Certificate(certificate).fingerprint256.replace(/:/g, "");
-  return { thumbprintSha256, privateKey, x5c: certificate };
 }
 
 /**
@@ -159,7 +202,9 @@ export function classifyAuthError(err: unknown): UnauthorizedError | TokenUnavai
     });
   }
   if (err instanceof AuthError)
-    return new TokenUnavailableError(`Entra ID could not be reached (${err.errorCode})`);
+    return new TokenUnavailableError(`Entra ID could not be reached (${err.errorCode})`, {
+      code: err.errorCode || undefined,
+    });
   return new TokenUnavailableError(`token request failed: ${errorMessage(err)}`);
 }
 

@@ -5,20 +5,27 @@ import type { RedisConnection } from "./connection.js";
 import { defineScript, type LuaScript } from "./lua-script.js";
 
 const RELEASE = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`;
+const RENEW = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end return 0`;
 
 /**
  * One cancel in flight per action, across every worker. BullMQ is at least once: when a worker
  * loses its lock (Redis blip, stalled event loop) another may run the same job while the first
  * run's POST is still on the wire; the second run must wait for that answer, not cancel again.
+ *
+ * A claim lasts `ms` and is renewed every third of that while its holder lives, so it holds
+ * however long the cancel takes (a 401, a slow token refresh, then the second POST); when the
+ * holder dies it runs out `ms` after the last renewal.
  */
 export class CancelClaims {
   private readonly release: LuaScript<number>;
+  private readonly renew: LuaScript<number>;
 
   constructor(
     private readonly redis: RedisConnection,
     private readonly prefix: string,
   ) {
     this.release = defineScript(redis, "mdeCancelClaimRelease", 1, RELEASE);
+    this.renew = defineScript(redis, "mdeCancelClaimRenew", 1, RENEW);
   }
 
   /** Claims the action for `ms`; returns a release, or how long the current claim still holds. */
@@ -29,9 +36,16 @@ export class CancelClaims {
   ): Promise<{ release: () => Promise<void> } | { heldMs: number }> {
     const key = `${this.prefix}:cancel-claim:${tenantId}:${actionId}`;
     const owner = randomUUID();
-    if ((await this.redis.set(key, owner, "PX", ms, "NX")) === "OK") {
-      return { release: async () => void (await this.release(key, owner)) };
-    }
-    return { heldMs: Math.max(1, await this.redis.pttl(key)) };
+    if ((await this.redis.set(key, owner, "PX", ms, "NX")) !== "OK")
+      return { heldMs: Math.max(1, await this.redis.pttl(key)) };
+    // A failed renewal (Redis away for a moment) is tried again at the next tick.
+    const renewal = setInterval(() => void this.renew(key, owner, ms).catch(() => 0), Math.ceil(ms / 3));
+    renewal.unref();
+    return {
+      release: async () => {
+        clearInterval(renewal);
+        await this.release(key, owner);
+      },
+    };
   }
 }

@@ -7,7 +7,8 @@ import { defineScript, type LuaScript } from "./lua-script.js";
 // BullMQ's layout: a job waits in the `wait` (or `paused`) list, or the `prioritized` or `delayed`
 // sorted set; a worker takes it into the `active` list with one script (moveToActive) and holds
 // its lock `<job key>:lock`. A job whose progress (the worker's JobState) carries `cancelSentAt`
-// has sent its cancel; one carrying `result` has its outcome decided.
+// has sent its cancel; one carrying `result` has its outcome decided. A campaign's jobs carry a
+// priority; one an urgent enqueue promoted (jobs/promote-job.ts) has none any more.
 const TAKE = `
 -- KEYS: wait, paused, prioritized, delayed, active, then per job: its hash, its lock
 -- ARGV: token, lockMs, then per job: id, progress to write
@@ -15,7 +16,7 @@ local function present(v) return v ~= nil and v ~= cjson.null end
 local taken = {}
 for i = 1, (#KEYS - 5) / 2 do
   local job, lock, id = KEYS[4 + 2 * i], KEYS[5 + 2 * i], ARGV[1 + 2 * i]
-  local free = redis.call("EXISTS", job) == 1 and redis.call("EXISTS", lock) == 0
+  local free = (tonumber(redis.call("HGET", job, "priority")) or 0) > 0 and redis.call("EXISTS", lock) == 0
   if free then
     local raw = redis.call("HGET", job, "progress")
     local ok, state = pcall(cjson.decode, raw or "0")
@@ -37,8 +38,9 @@ return taken
 `;
 
 /**
- * Takes jobs that wait (waiting, prioritized or delayed), have sent no cancel and have no decided
- * outcome, moving each into `active` under a lock of our own and writing its progress, all in one
+ * Takes jobs that wait (waiting, prioritized or delayed), carry a priority (a campaign's, not
+ * promoted by an urgent enqueue, whose caller awaits a cancel), have sent no cancel and have no
+ * decided outcome, moving each into `active` under a lock of our own and writing its progress, all in one
  * script. A worker takes a job with one script too, so exactly one of them gets it: a job a worker
  * already holds (active, locked) or has sent a cancel for is left alone, and a job taken here is
  * out of every worker's reach until its holder finishes it (BullMQ's `moveToCompleted` with

@@ -16,6 +16,14 @@ export function newJobId(): string {
   return randomUUID();
 }
 
+/**
+ * What a worker records in a job's progress (`delayedFor`) when it puts the job back to wait only
+ * because the campaign's share of the budget was spent. An urgent enqueue that promotes such a job
+ * may wake it at once (jobs/promote-job.ts); any other delay (a 429 pause, a 404 re-check, a backoff)
+ * is kept.
+ */
+export const CAMPAIGN_BUDGET_DELAY = "campaign_budget";
+
 /** One job per action while it is waiting, delayed or active, whichever producer added it. */
 export function deduplicationId(tenantId: string, machineActionId: string): string {
   return `${tenantId.toLowerCase()}_${machineActionId.toLowerCase()}`;
@@ -47,6 +55,11 @@ export function openQueue(
   config: Pick<Config, "queuePrefix">,
 ): Queue {
   return new Queue(name, { connection, prefix: config.queuePrefix });
+}
+
+/** Deliveries of signed callbacks, recorded by workers and sent by `serve`: one queue beside the cancel queue. */
+export function callbacksQueueName(config: Pick<Config, "cancelQueue">): string {
+  return `${config.cancelQueue}-callbacks`;
 }
 
 /** Redis key prefix for our own keys (limiter, cancel markers), in the queue's hash slot. */

@@ -54,7 +54,7 @@ describe("campaign --abort", () => {
   it("finishes the waiting jobs in place and leaves those in hand or whose cancel was sent", async () => {
     const { harness, producer } = await open();
     const ids = Array.from({ length: 5 }, () => harness.sim.store.add({ status: "Pending" }).id);
-    const [sent, budget, inHand, waiting1, waiting2] = ids as [string, string, string, string, string];
+    const [sent, budget, inHand, waiting, promoted] = ids as [string, string, string, string, string];
     await producer.startCampaign({
       tenantId: TENANT,
       source: { ids, label: "t" },
@@ -72,10 +72,13 @@ describe("campaign --abort", () => {
     await b.job.moveToDelayed(Date.now() + 60_000, b.token);
     const c = await next();
     expect([a, b, c].map((t) => t.job.data.machineActionId)).toEqual([sent, budget, inHand]);
+    // A playbook's urgent cancel joined one of the waiting jobs: it is the playbook's now.
+    const [joined] = await producer.enqueue([{ machineActionId: promoted, comment: "urgent" }]);
+    expect(joined?.promoted).toBe(true);
 
-    expect(await producer.abortCampaign("ab")).toEqual({ campaignId: "ab", aborted: 3 });
+    expect(await producer.abortCampaign("ab")).toEqual({ campaignId: "ab", aborted: 2 });
 
-    const aborted = [budget, waiting1, waiting2];
+    const aborted = [budget, waiting];
     const results = await producer.results({ campaignId: "ab" });
     expect(results.map((r) => r.machineActionId).sort()).toEqual([...aborted].sort());
     for (const r of results)
@@ -86,17 +89,18 @@ describe("campaign --abort", () => {
         error: { code: "aborted" },
       });
     // Published like the worker's: on the results queue, and counted by the campaign.
-    const published = (await harness.results(3)).map((r) => r.machineActionId).sort();
+    const published = (await harness.results(2)).map((r) => r.machineActionId).sort();
     expect(published).toEqual([...aborted].sort());
-    expect(await producer.campaign("ab")).toMatchObject({ total: 5, done: 3, counts: { failed: 3 } });
-    expect(await harness.cancelQueue.getJobCounts("delayed", "active", "completed")).toEqual({
+    expect(await producer.campaign("ab")).toMatchObject({ total: 5, done: 2, counts: { failed: 2 } });
+    expect(await harness.cancelQueue.getJobCounts("delayed", "active", "completed", "wait")).toEqual({
       delayed: 1,
       active: 1,
-      completed: 3,
+      completed: 2,
+      wait: 1,
     });
     // Each aborted action is free again; one still in hand is not.
     const [again, held] = await producer.enqueue([
-      { machineActionId: waiting1, comment: "again" },
+      { machineActionId: waiting, comment: "again" },
       { machineActionId: inHand, comment: "again" },
     ]);
     expect(again?.added).toBe(true);
@@ -107,7 +111,7 @@ describe("campaign --abort", () => {
     await c.job.moveToDelayed(Date.now(), c.token); // the manual run gives its job back
     await harness.startWorker();
     const record = await producer.waitForCampaign("ab", { intervalMs: 100 });
-    expect(record).toMatchObject({ total: 5, done: 5, counts: { cancelled: 2, failed: 3 } });
+    expect(record).toMatchObject({ total: 5, done: 5, counts: { cancelled: 3, failed: 2 } });
     const touched = harness.sim.requests.filter((r) => r.endpoint === "get" || r.endpoint === "cancel");
     for (const id of aborted) expect(touched.filter((r) => r.path.includes(id))).toEqual([]);
   });

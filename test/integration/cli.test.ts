@@ -32,6 +32,34 @@ describe("mde-cancel enqueue", () => {
     expect(job?.opts.priority ?? 0).toBe(0);
   });
 
+  it("reports a campaign's waiting job it made urgent as promoted, in text and JSON", async () => {
+    h = await startHarness();
+    const other = "6482f7ea-7557-4ab7-9782-d50480024a4f";
+    const file = join(mkdtempSync(join(tmpdir(), "mde-ids-")), "ids.txt");
+    writeFileSync(file, `${ID}\n${other}\n`);
+    const campaign = await runCli(
+      ["campaign", "--comment", "bulk", "--ids-file", file, "--name", "c"],
+      h.env,
+    );
+    expect(campaign.code).toBe(0);
+    const jobs = await h.cancelQueue.getJobs(["prioritized"]);
+    const jobOf = (id: string) => jobs.find((j) => j.data.machineActionId === id)?.id;
+    const text = await runCli(["enqueue", ID, "--comment", "now"], h.env);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toBe(`${jobOf(ID)}\tpromoted\t${ID}\n`);
+    const json = await runCli(["enqueue", other, "--comment", "now", "--json"], h.env);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      jobId: jobOf(other),
+      added: false,
+      promoted: true,
+      status: "promoted",
+    });
+    expect(await h.cancelQueue.getJobCounts("prioritized", "waiting")).toEqual({
+      prioritized: 0,
+      waiting: 2,
+    });
+  });
+
   it("refuses the whole batch with exit 2, naming each bad id, and enqueues nothing", async () => {
     h = await startHarness();
     const run = await runCli(["enqueue", ID, "not-a-guid", "../machines/x/offboard", "--comment", "x"], {

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { ConfidentialClientApplication, ServerError } from "@azure/msal-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureClientCert, ensureServerCert } from "../../sim/certs.js";
+import { faultFromJson } from "../../sim/faults.js";
 import { type Simulator, type SimulatorOptions, startSimulator } from "../../sim/server.js";
 
 const TENANT = "11111111-2222-4333-8444-555555555555";
@@ -389,6 +390,14 @@ describe("faults", () => {
     });
     await expect(slow).rejects.toMatchObject({ name: "TimeoutError" });
     expect(sim.store.get(live)).toMatchObject({ status: "Cancelled", cancellationComment: "slow" });
+  });
+
+  it("applies a cancel whose answer it drops (dropAnswer), so the client cannot tell", async () => {
+    const live = sim.store.add({ visibleAfter: 0 }).id;
+    sim.injectFault(faultFromJson({ endpoint: "cancel", dropAnswer: true }));
+    await expect(cancel(sim, live, tok)).rejects.toMatchObject({ cause: { code: "ECONNRESET" } });
+    expect(sim.requests.at(-1)).toMatchObject({ endpoint: "cancel", status: 0, fault: "injected" });
+    expect(sim.store.get(live)).toMatchObject({ status: "Cancelled", cancellationComment: "stop it" });
   });
 
   it("adds seeded random faults to Defender calls only", async () => {

@@ -43,13 +43,20 @@ describe("crashes", () => {
     h = await startHarness({ env: fastLocks });
     const id = h.sim.store.add({ status: "Pending" }).id;
     h.sim.injectFault({ endpoint: "get", delayMs: 30_000, times: 5 });
-    await h.enqueue([{ machineActionId: id, comment: "x" }]);
+    // Added by a producer that names no tenant: the job is the default tenant's.
+    await h.cancelQueue.add("cancel", { machineActionId: id, comment: "x" }, { jobId: "stalls" });
     await crashWorkerWhen("the first GET", () => h.sim.requestCount("get") === 1);
     await crashWorkerWhen("the GET of the re-run", () => h.sim.requestCount("get") === 2);
 
     await h.startWorker();
     const [result] = await h.results(1, 30_000);
-    expect(result).toMatchObject({ outcome: "failed", machineActionId: id, error: { code: "upstream" } });
+    expect(result).toMatchObject({
+      outcome: "failed",
+      machineActionId: id,
+      // The job named no tenant: it is the worker's default tenant's, as every other result says.
+      tenantId: TENANT,
+      error: { code: "upstream" },
+    });
     expect(result?.error?.message).toMatch(/stalled/);
     expect(h.sim.requestCount("cancel")).toBe(0);
   });
@@ -76,6 +83,30 @@ describe("one cancel in flight per action", () => {
     const cancels = h.sim.requests.filter((r) => r.endpoint === "cancel");
     expect(cancels).toHaveLength(1);
     expect((cancels[0]?.at as number) - started).toBeGreaterThanOrEqual(1_200);
+  });
+});
+
+describe("a run that lost its job's lock", () => {
+  it("cannot erase the cancel mark of the run that took the job over", async () => {
+    h = await startHarness({ env: fastLocks });
+    const id = h.sim.store.add({ status: "Pending" }).id;
+    // This run's look at the action is slow, then fails: it will want to save its backoff.
+    h.sim.injectFault({ endpoint: "get", status: 500, delayMs: 3_000 });
+    await h.startWorker();
+    const [job] = await h.enqueue([{ machineActionId: id, comment: "x" }]);
+    await waitFor("the first GET", () => h.sim.requestCount("get") === 1);
+    // Meanwhile its lock passes to another run, which records its cancel mark and cancels (then dies).
+    const key = `${h.prefix}:${h.config.cancelQueue}:${job?.jobId}`;
+    const redis = new Redis(REDIS_URL);
+    await redis.set(`${key}:lock`, "the-other-run", "PX", 8_000);
+    const mark = { failures: 0, firstTriedAt: Date.now(), cancelSentAt: Date.now() };
+    await redis.hset(key, "progress", JSON.stringify(mark));
+    redis.disconnect();
+    h.sim.store.setStatus(id, "Cancelled");
+    // Once the other run's lock runs out, the job is taken over again: the mark tells it the cancel was ours.
+    const [result] = await h.results(1, 30_000);
+    expect(result).toMatchObject({ outcome: "cancelled", status: "Cancelled" });
+    expect(h.sim.requestCount("cancel")).toBe(0);
   });
 });
 

@@ -124,6 +124,7 @@ describe("the cancel worker, end to end on real Redis, HTTPS and msal-node", () 
   it("fails a job for a foreign tenant as unknown_tenant without asking Entra ID", async () => {
     h = await startHarness();
     await h.startWorker();
+    await h.forgetStartupRequests();
     await h.enqueue([{ machineActionId: newActionId(), comment: "x", tenantId: OTHER_TENANT }]);
     const [result] = await h.results(1);
     expect(result).toMatchObject({
@@ -137,6 +138,7 @@ describe("the cancel worker, end to end on real Redis, HTTPS and msal-node", () 
   it("turns an invalid payload added straight to the queue into invalid_job with zero HTTP calls", async () => {
     h = await startHarness();
     await h.startWorker();
+    await h.forgetStartupRequests();
     const hostile = [
       { machineActionId: "../machines/x/offboard", comment: "x" },
       { machineActionId: newActionId(), comment: "" },

@@ -24,9 +24,25 @@ describe("worker resilience", () => {
     await cancelAll([id]);
     const [result] = await h.results(1, 30_000);
     expect(result).toMatchObject({ outcome: "cancelled", status: "Cancelled" });
-    // The 500 and the timeout each spent an attempt; the dropped connection was retried at once, then backed off.
+    // The 500 and the timeout each spent an attempt; the dropped cancel went again at once, after a look
+    // found the action still Pending, then backed off.
     expect(result?.attempts).toBe(4);
     expect(requestsTo("cancel").length).toBeGreaterThanOrEqual(3);
+  });
+
+  it("looks before cancelling again when a cancel's answer is lost: cancelled, one POST, no 400", async () => {
+    h = await startHarness();
+    const id = pendingActions(1)[0] as string;
+    // Defender applies the cancel, then the connection drops before its answer.
+    h.sim.injectFault({ endpoint: "cancel", dropAnswer: true });
+    await h.startWorker();
+    await cancelAll([id]);
+    const [result] = await h.results(1);
+    expect(result).toMatchObject({ outcome: "cancelled", status: "Cancelled", error: null });
+    expect(requestsTo("cancel").map((r) => r.status)).toEqual([0]);
+    expect(h.sim.requests.filter((r) => r.status === 400)).toHaveLength(0);
+    // The state was checked right after the drop: a GET before the cancel, one after.
+    expect(requestsTo("get")).toHaveLength(2);
   });
 
   it("fails upstream after MAX_ATTEMPTS transient failures", async () => {

@@ -79,6 +79,8 @@ describe("token trouble", () => {
     expect(results.every((r) => r.outcome === "failed" && r.error?.code === "unauthorized")).toBe(true);
     expect(named.length).toBeGreaterThanOrEqual(3);
     expect(named[0]).toMatch(/credential refused/);
+    // Logged as an error once, not once per job; each job's own line carries the code as its reason.
+    expect(named.filter((l) => JSON.parse(l).level >= 50)).toHaveLength(1);
     expect(h.logs.some((l) => l.includes("wrong-Secret-value-42") || l.includes(SECRET))).toBe(false);
     expect(JSON.stringify(results)).not.toContain("wrong-Secret-value-42");
   });

@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { type Job, Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { enqueueCancels } from "../../jobs/enqueue.js";
@@ -8,10 +7,10 @@ import { type Config, parseConfig } from "../../shared/config/config.js";
 import { requireWorkerCredentials } from "../../shared/config/credentials.js";
 import type { CancelRequest } from "../../shared/contract/cancel-job.js";
 import type { CancelResult } from "../../shared/contract/cancel-result.js";
-import { createLogger } from "../../shared/core/logger.js";
 import { ensureClientCert, ensureServerCert } from "../../sim/certs.js";
 import { type Simulator, type SimulatorOptions, startSimulator } from "../../sim/server.js";
-import { type RunningWorker, startWorker } from "../../worker/run-worker.js";
+import { type RunningWorker, type StartWorkerOptions, startWorker } from "../../worker/run-worker.js";
+import { capturingLogger } from "./log-lines.js";
 import { deleteKeys, REDIS_URL, uniquePrefix } from "./redis.js";
 import { waitFor } from "./wait.js";
 
@@ -31,7 +30,13 @@ export interface Harness {
   logs: string[];
   cancelQueue: Queue;
   resultsQueue: Queue;
-  startWorker(): Promise<RunningWorker>;
+  /** `overrides` replace options of startWorker, e.g. a shorter `credentialRetryMs`. */
+  startWorker(overrides?: Partial<StartWorkerOptions>): Promise<RunningWorker>;
+  /**
+   * Waits for the token a started worker asks for at start, then clears the simulator's record of
+   * requests, so a test counts only the calls its jobs made.
+   */
+  forgetStartupRequests(): Promise<void>;
   enqueue(requests: CancelRequest[], options?: { priority?: number }): ReturnType<typeof enqueueCancels>;
   /** Waits until `n` results were published, and returns them all. */
   results(n: number, timeoutMs?: number): Promise<CancelResult[]>;
@@ -67,13 +72,7 @@ export async function startHarness(
   };
   const config = parseConfig(env);
   const logs: string[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      logs.push(...String(chunk).split("\n").filter(Boolean));
-      done();
-    },
-  });
-  const logger = createLogger(config.logLevel, sink);
+  const logger = capturingLogger(config.logLevel, logs);
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const cancelQueue = new Queue(config.cancelQueue, { connection, prefix });
   const resultsQueue = new Queue(config.resultsQueues[0] ?? "unused", { connection, prefix });
@@ -96,6 +95,12 @@ export async function startHarness(
       });
       workers.push(running);
       return running;
+    },
+    async forgetStartupRequests() {
+      await waitFor("the worker's token request at start", () =>
+        sim.requests.some((r) => r.endpoint === "token" && r.status !== 0),
+      );
+      sim.requests.length = 0;
     },
     enqueue(requests, opts = {}) {
       return enqueueCancels(cancelQueue, requests, {

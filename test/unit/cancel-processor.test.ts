@@ -3,6 +3,7 @@ import type { MachineAction } from "../../shared/contract/cancel-result.js";
 import {
   BadRequestError,
   BudgetWaitError,
+  ConnectionDroppedError,
   ForbiddenError,
   NotFoundError,
   ThrottledError,
@@ -10,13 +11,10 @@ import {
   TransientError,
   UnauthorizedError,
 } from "../../shared/core/errors.js";
-import {
-  type ActionsApi,
-  type Decision,
-  type ProcessorSettings,
-  processCancel,
-} from "../../worker/cancel-processor.js";
+import { usesCampaignBudget } from "../../worker/budget-class.js";
+import { processCancel } from "../../worker/cancel-processor.js";
 import type { JobState } from "../../worker/job-state.js";
+import type { ActionsApi, Decision, ProcessorSettings } from "../../worker/processor-types.js";
 
 const TENANT = "11111111-2222-3333-4444-555555555555";
 const ID = "5382f7ea-7557-4ab7-9782-d50480024a4e";
@@ -46,13 +44,17 @@ function scripted(gets: Step[], cancels: Step[] = []) {
   return { api, calls };
 }
 
-async function run(api: ActionsApi, opts: { data?: unknown; state?: JobState; now?: number } = {}) {
+async function run(
+  api: ActionsApi,
+  opts: { data?: unknown; state?: JobState; now?: number; priority?: number } = {},
+) {
   const saved: JobState[] = [];
   const decision = await processCancel(
     {
       jobId: "job-1",
       data: opts.data ?? { machineActionId: ID, comment: "stop" },
       enqueuedAt: 0,
+      priority: opts.priority,
       state: opts.state ?? { failures: 0 },
     },
     {
@@ -146,9 +148,54 @@ describe("processCancel", () => {
   });
 
   it("does not call a refused-then-Cancelled action ours", async () => {
+    const refused = scripted([action("Pending"), action("Cancelled")], [new BadRequestError("400")]);
+    const first = await run(refused.api);
+    expect(outcome(first.decision)).toBe("already_terminal");
+    // A re-run from the saved state (after a crash) does not call it ours either.
     const { api } = scripted([action("Cancelled")]);
-    const { decision } = await run(api, { state: { failures: 0, cancelRefused: true } });
+    const { decision } = await run(api, { state: first.saved.at(-1) });
     expect(outcome(decision)).toBe("already_terminal");
+  });
+
+  it("looks at the action before cancelling again when a cancel's answer was lost", async () => {
+    const dropped = () => new ConnectionDroppedError("cancel request failed: ECONNRESET");
+    // Our cancel arrived: ours, and no second POST.
+    const arrived = scripted([action("Pending"), action("Cancelled")], [dropped()]);
+    expect(outcome((await run(arrived.api)).decision)).toBe("cancelled");
+    expect(arrived.calls).toEqual(["get", "cancel", "get"]);
+    // It did not: still Pending, so the normal path cancels once more.
+    const lost = scripted([action("Pending"), action("Pending")], [dropped(), action("Cancelled")]);
+    expect(outcome((await run(lost.api)).decision)).toBe("cancelled");
+    expect(lost.calls).toEqual(["get", "cancel", "get", "cancel"]);
+    // The second one's 400 is the first one landing late: still ours.
+    const late = scripted(
+      [action("Pending"), action("Pending"), action("Cancelled")],
+      [dropped(), new BadRequestError("400", { httpStatus: 400 })],
+    );
+    expect(outcome((await run(late.api)).decision)).toBe("cancelled");
+    // Dropped twice: back off, keeping the mark; no third POST in this run.
+    const twice = scripted([action("Pending"), action("Pending")], [dropped(), dropped()]);
+    const { decision, saved } = await run(twice.api);
+    expect(outcome(decision)).toBe("delay:transient");
+    expect(saved.at(-1)?.cancelSentAt).toBe(1_000);
+    expect(twice.calls).toEqual(["get", "cancel", "get", "cancel"]);
+  });
+
+  it("takes the cancel mark back on a 429, so a Cancelled found later is not ours", async () => {
+    const throttled = scripted([action("Pending")], [new ThrottledError("429", 2_000, { httpStatus: 429 })]);
+    const first = await run(throttled.api);
+    expect(outcome(first.decision)).toBe("delay:throttled");
+    expect(first.saved[0]?.cancelSentAt).toBe(1_000); // written before the POST left
+    expect(first.saved.at(-1)?.cancelSentAt).toBeUndefined();
+    const later = await run(scripted([action("Cancelled")]).api, { state: first.saved.at(-1) });
+    expect(outcome(later.decision)).toBe("already_terminal");
+    // An earlier cancel of ours whose answer was lost still counts: the 429 takes back only its own.
+    const earlier = scripted([action("Pending")], [new ThrottledError("429", 2_000, { httpStatus: 429 })]);
+    const again = await run(earlier.api, { state: { failures: 1, cancelSentAt: 500 } });
+    expect(again.saved.at(-1)?.cancelSentAt).toBe(500);
+    // A 5xx may have been acted on: the mark stays.
+    const failing = scripted([action("Pending")], [new TransientError("500", { httpStatus: 500 })]);
+    expect((await run(failing.api)).saved.at(-1)?.cancelSentAt).toBe(1_000);
   });
 
   it("fails 403 on a pending action at once, without re-check or retry", async () => {
@@ -246,5 +293,45 @@ describe("processCancel", () => {
     });
     expect(code(foreign.decision)).toBe("unknown_tenant");
     expect(calls).toEqual([]);
+  });
+});
+
+describe("the budget class", () => {
+  it("is the campaign's only while a campaign job carries a priority", () => {
+    expect(usesCampaignBudget({ campaignId: "nov-29" }, 1000)).toBe(true);
+    // Promoted (priority removed): urgent, the whole budget, though still the campaign's job.
+    expect(usesCampaignBudget({ campaignId: "nov-29" }, 0)).toBe(false);
+    expect(usesCampaignBudget({ campaignId: "nov-29" }, undefined)).toBe(false);
+    // `enqueue --priority`: ordered later, but no campaign share.
+    expect(usesCampaignBudget({}, 5)).toBe(false);
+    expect(usesCampaignBudget({}, 0)).toBe(false);
+  });
+
+  it("follows the priority of the run into every call, and records a wait for campaign budget apart", async () => {
+    const campaignJob = { machineActionId: ID, comment: "bulk", campaignId: "nov-29" };
+    for (const [priority, campaign, delayedFor] of [
+      [1000, true, "campaign_budget"],
+      [0, false, "budget"],
+    ] as const) {
+      const classes: (boolean | undefined)[] = [];
+      const api: ActionsApi = {
+        getAction: async (_tenant, _id, options) => {
+          classes.push(options?.campaign);
+          throw new BudgetWaitError("budget of get spent", 700);
+        },
+        cancelAction: async () => action("Cancelled"),
+      };
+      const { decision, saved } = await run(api, { data: campaignJob, priority });
+      expect(classes).toEqual([campaign]);
+      expect(decision).toEqual({ kind: "delay", ms: 700, reason: "budget" });
+      expect(saved.at(-1)?.delayedFor).toBe(delayedFor);
+    }
+    // Any other wait is recorded as itself, replacing what an earlier run recorded.
+    const throttled = await run(scripted([new ThrottledError("429", 5_000)]).api, {
+      data: campaignJob,
+      priority: 1000,
+      state: { failures: 0, delayedFor: "campaign_budget" },
+    });
+    expect(throttled.saved.at(-1)?.delayedFor).toBe("throttled");
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseCancelJob } from "../../shared/contract/cancel-job.js";
-import { isTerminal } from "../../shared/contract/cancel-result.js";
+import { gaveUpResult, isTerminal } from "../../shared/contract/cancel-result.js";
 
 const ID = "5382F7EA-7557-4AB7-9782-D50480024A4E";
 
@@ -55,5 +55,26 @@ describe("isTerminal", () => {
     for (const s of ["Succeeded", "Failed", "Cancelled", "TimeOut"]) expect(isTerminal(s)).toBe(true);
     for (const s of ["Pending", "InProgress", "Canceled", "timeout", "", null, undefined])
       expect(isTerminal(s)).toBe(false);
+  });
+});
+
+describe("gaveUpResult", () => {
+  const TENANT = "11111111-2222-3333-4444-555555555555";
+  const OTHER = "99999999-8888-7777-6666-555555555555";
+  const ref = (data: unknown) => ({ jobId: "j", data, enqueuedAt: 0 });
+
+  it("names the default tenant for a valid job that names none, and keeps a named one", () => {
+    const own = gaveUpResult(ref({ machineActionId: ID, comment: "x" }), 1, "stalled", undefined, TENANT);
+    expect(own).toMatchObject({ outcome: "failed", tenantId: TENANT, error: { code: "upstream" } });
+    const named = gaveUpResult(
+      ref({ machineActionId: ID, comment: "x", tenantId: OTHER }),
+      1,
+      "x",
+      undefined,
+      TENANT,
+    );
+    expect(named.tenantId).toBe(OTHER);
+    // Hostile data is no job of the default tenant's: only its GUIDs are echoed.
+    expect(gaveUpResult(ref({ machineActionId: "../x" }), 1, "x", undefined, TENANT).tenantId).toBeNull();
   });
 });
