@@ -75,6 +75,7 @@ describe("a Redis that freezes after the command connected", () => {
     ["results"],
     ["results", "--follow"],
     ["campaign", "--comment", "x", "--ids-file", "IDS"],
+    ["campaign", "--abort", "some-campaign"],
   ]) {
     it(`${args.slice(0, 2).join(" ")} exits 1 within 15 s with one line naming Redis`, async () => {
       gate = await startRedisGate();
