@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { ACTION_STATUSES, ActionStore, TERMINAL_STATUSES } from "../../sim/action-store.js";
 import { GUID_RE, seededRng } from "../../sim/rng.js";
 
@@ -72,20 +72,26 @@ describe("ActionStore", () => {
     expect(store.setStatus("00000000-0000-4000-8000-000000000000", "Failed")).toBeUndefined();
   });
 
-  it("drifts live actions on to Succeeded over time, and stops", async () => {
-    const store = new ActionStore();
-    const ids = Array.from({ length: 5 }, () => store.add().id);
-    const finished = store.add({ status: "Failed" });
-    store.startDrift({ intervalMs: 5, rng: seededRng(7), stepProbability: 0.5 });
-    const deadline = Date.now() + 5_000;
-    while (ids.some((id) => store.get(id)?.status !== "Succeeded") && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 5));
+  it("drifts live actions on to Succeeded over time, and stops", () => {
+    // Fake timers tick the drift by hand: no wall clock, so a busy machine changes nothing.
+    vi.useFakeTimers();
+    try {
+      const store = new ActionStore();
+      const ids = Array.from({ length: 5 }, () => store.add().id);
+      const finished = store.add({ status: "Failed" });
+      store.startDrift({ intervalMs: 5, rng: seededRng(7), stepProbability: 0.5 });
+      for (let tick = 0; tick < 1_000 && ids.some((id) => store.get(id)?.status !== "Succeeded"); tick++)
+        vi.advanceTimersByTime(5);
+      expect(ids.map((id) => store.get(id)?.status)).toEqual(Array(5).fill("Succeeded"));
+      expect(store.get(finished.id)?.status).toBe("Failed");
+      store.stopDrift();
+      const parked = store.add();
+      // A thousand ticks' worth of time: a drift still running would have moved it (p = 0.5 a tick).
+      vi.advanceTimersByTime(5_000);
+      expect(store.get(parked.id)?.status).toBe("Pending");
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
     }
-    store.stopDrift();
-    expect(ids.map((id) => store.get(id)?.status)).toEqual(Array(5).fill("Succeeded"));
-    expect(store.get(finished.id)?.status).toBe("Failed");
-    const parked = store.add();
-    await new Promise((r) => setTimeout(r, 30));
-    expect(store.get(parked.id)?.status).toBe("Pending");
   });
 });
