@@ -1,7 +1,8 @@
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { Producer } from "../jobs/producer.js";
 import { loadTenantInfo, type TenantSource } from "../shared/config/tenants.js";
-import { errorMessage, OperationalError } from "../shared/core/errors.js";
+import { errorMessage } from "../shared/core/errors.js";
+import { listenOn } from "../shared/core/listen.js";
 import type { Logger } from "../shared/core/logger.js";
 import { ApiKeyStore } from "../shared/redis/api-key-store.js";
 import { AuditLog } from "../shared/redis/audit-log.js";
@@ -79,16 +80,16 @@ export async function startIntake(
     await release();
     throw err;
   }
+  let port: number;
   try {
-    await app.listen({ port: config.intakePort, host: config.intakeHost });
+    port = await listenOn(app, config.intakePort, config.intakeHost, {
+      port: "INTAKE_PORT",
+      host: "INTAKE_HOST",
+    });
   } catch (err) {
     await release();
-    throw new OperationalError(
-      `cannot listen on ${config.intakeHost}:${config.intakePort} (${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}); set INTAKE_PORT to a free port or INTAKE_HOST to an address of this host.`,
-    );
+    throw err;
   }
-  const address = app.server.address();
-  const port = typeof address === "object" && address ? address.port : config.intakePort;
   logger.info({ host: config.intakeHost, port }, "intake listening");
   let closing: Promise<void> | undefined;
   return {
