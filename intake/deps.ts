@@ -7,12 +7,13 @@ import type {
   RouteOptions,
 } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import type { Registry } from "prom-client";
 import type { RateWindow } from "../shared/config/durations.js";
 import type { Logger } from "../shared/core/logger.js";
 import type { ApiKeyStore } from "../shared/redis/api-key-store.js";
 import type { RedisConnection } from "../shared/redis/connection.js";
 import type { IdempotencyStore } from "../shared/redis/idempotency-store.js";
-import type { AuditSink } from "./audit-sink.js";
+import type { HttpAuditSink } from "./audit-sink.js";
 import type { IntakeBackend } from "./backend.js";
 import type { CallbackRegistry } from "./callback-registry.js";
 import type { TenantLookup } from "./tenant-lookup.js";
@@ -23,13 +24,15 @@ export interface IntakeDeps {
   apiKeys: Pick<ApiKeyStore, "verify">;
   idempotency: IdempotencyStore;
   callbacks: CallbackRegistry;
-  audit: AuditSink;
+  audit: HttpAuditSink;
   tenants: TenantLookup;
   /** The per-key rate limit's counters and /readyz's PING. */
   redis: RedisConnection;
   /** Prefix of the intake's own Redis keys (the queue's hash slot). */
   keyPrefix: string;
   rateLimit: RateWindow;
+  /** What GET /metrics exposes: callback attempts and the process. */
+  metrics: Pick<Registry, "metrics" | "contentType">;
   /** INTAKE_PUBLIC_URL. */
   publicUrl?: string;
   logger: Logger;

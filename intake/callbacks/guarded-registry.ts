@@ -1,4 +1,5 @@
 import type { CallbackStore } from "../../shared/redis/callback-store.js";
+import type { CallbackRegistry } from "../callback-registry.js";
 import { checkCallbackUrl, type Resolver, systemResolver } from "./callback-guard.js";
 
 export interface GuardedRegistryOptions {
@@ -16,7 +17,7 @@ export interface GuardedRegistryOptions {
  * time (a refusal is one sentence read after "callbackUrl", for a 400), then registrations go to
  * Redis, where workers record deliveries for `serve` to send.
  */
-export class GuardedCallbackRegistry {
+export class GuardedCallbackRegistry implements CallbackRegistry {
   constructor(private readonly options: GuardedRegistryOptions) {}
 
   async check(url: string): Promise<string | undefined> {

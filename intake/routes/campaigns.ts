@@ -74,6 +74,7 @@ export function campaignRoutes(app: IntakeApp, deps: IntakeDeps): void {
         if (refusal) throw fieldProblem("callbackUrl", refusal);
       }
       if (body.dryRun) {
+        request.intake.audited.reason = "dryRun: nothing enqueued";
         const dry = await deps.backend.dryRun(order);
         const { byStatus, byType } = dryRunSummary(dry) ?? { byStatus: {}, byType: {} };
         return reply.code(200).send({

@@ -9,8 +9,11 @@ const READY_TIMEOUT_MS = 2_000;
 const TAGS = ["operations"];
 const health = z.object({ status: z.string(), reason: z.string().optional() });
 
-/** /healthz and /readyz, as the worker's: no key, hidden from Power Platform's action list. */
-export function operationRoutes(app: IntakeApp, deps: Pick<IntakeDeps, "redis">): void {
+/**
+ * /healthz, /readyz and /metrics, as the worker's: no key (a probe or a Prometheus scraper has
+ * none, and none of them tells anything about a job), hidden from Power Platform's action list.
+ */
+export function operationRoutes(app: IntakeApp, deps: Pick<IntakeDeps, "redis" | "metrics">): void {
   const hidden = { "x-ms-visibility": "internal", security: [] } as const;
   app.get(
     "/healthz",
@@ -44,5 +47,19 @@ export function operationRoutes(app: IntakeApp, deps: Pick<IntakeDeps, "redis">)
         return reply.code(503).send({ status: "not ready", reason: `Redis: ${errorMessage(err)}` });
       }
     },
+  );
+  app.get(
+    "/metrics",
+    {
+      schema: {
+        operationId: "Metrics",
+        summary: "Prometheus metrics: callback attempts by type and result, and the process",
+        tags: TAGS,
+        ...hidden,
+        produces: ["text/plain"],
+        response: { 200: z.string().describe("Prometheus text format.") },
+      },
+    },
+    async (_request, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.metrics()),
   );
 }

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { AuditEntry } from "../../intake/audit-sink.js";
+import type { HttpAuditEntry } from "../../intake/audit-sink.js";
 import { TENANT } from "../support/harness.js";
 import { guid, startTestIntake, type TestIntake } from "../support/intake.js";
 import { waitFor } from "../support/wait.js";
@@ -12,7 +12,7 @@ afterEach(async () => {
 
 describe("intake audit port", () => {
   it("hands the sink every accepted change and every refusal, with the key's name and never the key", async () => {
-    const entries: AuditEntry[] = [];
+    const entries: HttpAuditEntry[] = [];
     intake = await startTestIntake({ overrides: { audit: { record: async (e) => void entries.push(e) } } });
     const key = await intake.newKey({ name: "sentinel" });
     const machineActionId = guid();

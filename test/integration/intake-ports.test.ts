@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { auditTrailSink } from "../../intake/audit-trail-sink.js";
+import { auditTrailSink } from "../../intake/audit-sink.js";
 import { GuardedCallbackRegistry } from "../../intake/callbacks/guarded-registry.js";
 import { webhookId } from "../../shared/contract/callback-event.js";
 import { AuditLog, type AuditRecord } from "../../shared/redis/audit-log.js";

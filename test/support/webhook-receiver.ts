@@ -38,6 +38,8 @@ export async function startReceiver(
   secret: string,
   answers: { status: number; headers?: Record<string, string> }[] = [{ status: 200 }],
   host = "127.0.0.1",
+  /** Default: any free port. A receiver started again on its old port is one that was down. */
+  port = 0,
 ): Promise<Receiver> {
   const tls = ensureServerCert(certDir);
   const webhook = new Webhook(secret);
@@ -73,11 +75,11 @@ export async function startReceiver(
       });
     },
   );
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  const bound = (server.address() as AddressInfo).port;
   return {
-    url: `https://${host}:${port}/hooks/mde?sig=capability-token`,
-    port,
+    url: `https://${host}:${bound}/hooks/mde?sig=capability-token`,
+    port: bound,
     received,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
