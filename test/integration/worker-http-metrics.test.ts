@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { freePort } from "../../cli/free-port.js";
 import { type Harness, startHarness, TENANT } from "../support/harness.js";
+import { listeningPorts } from "../support/listening-ports.js";
 
 let h: Harness;
 afterEach(async () => {
@@ -101,7 +102,11 @@ describe("worker /metrics", () => {
 
   it("opens no port when METRICS_PORT is 0", async () => {
     h = await startHarness({ env: { METRICS_PORT: "0" } });
+    // The simulator listens in this process too: only a socket the worker adds counts.
+    const before = listeningPorts();
+    expect(before.size).toBeGreaterThan(0); // the probe sees sockets at all
     const running = await h.startWorker();
     expect(running.httpPort).toBeUndefined();
+    expect(listeningPorts()).toEqual(before);
   });
 });
