@@ -328,18 +328,17 @@ describe("priority and headroom", () => {
     expect(run.code).toBe(0);
     await h.startWorker();
     const urgent = add(1)[0] as string;
-    const enqueuedAt = Date.now();
     await h.enqueue([{ machineActionId: urgent, comment: "now" }]);
     const results = await h.results(25, 60_000);
     const urgentResult = results.find((r) => r.machineActionId === urgent);
     expect(urgentResult?.outcome).toBe("cancelled");
     const urgentDone = Date.parse(urgentResult?.finishedAt as string);
-    const campaignDone = Math.max(
-      ...results.filter((r) => r.campaignId === "drain").map((r) => Date.parse(r.finishedAt)),
-    );
-    // The campaign may use 2 calls a second; it needs about 12 s. The urgent cancel never waits for it.
-    expect(urgentDone - enqueuedAt).toBeLessThan(3_000);
-    expect(campaignDone - urgentDone).toBeGreaterThan(5_000);
+    const campaignDone = results.filter((r) => r.campaignId === "drain").map((r) => Date.parse(r.finishedAt));
+    // The campaign may use 2 calls a second; it needs about 12 s. The urgent cancel never waits for it:
+    // it finishes ahead of most of the campaign (in line behind it, it would finish after all 24).
+    // Counted, not timed: a busy machine slows both alike.
+    expect(campaignDone).toHaveLength(24);
+    expect(campaignDone.filter((at) => at > urgentDone).length).toBeGreaterThanOrEqual(16);
   });
 });
 
