@@ -12,6 +12,7 @@ import { UsageError } from "../shared/core/errors.js";
 import { ProgressView, printDryRun, printSummary } from "./campaign-view.js";
 import { integerOption } from "./options.js";
 import { shutdownSignal, signalExitCode } from "./shutdown-signal.js";
+import { tenantOption } from "./tenant-option.js";
 
 interface CampaignOptions {
   comment: string;
@@ -20,6 +21,7 @@ interface CampaignOptions {
   max: string;
   yes?: boolean;
   retryFailed?: string;
+  tenant?: string;
   name?: string;
   priority?: string;
   dryRun?: boolean;
@@ -47,6 +49,7 @@ export function campaignCommand(env: NodeJS.ProcessEnv): Command {
       "--retry-failed <campaignId>",
       "enqueue again the actions of that campaign whose outcome was failed",
     )
+    .option("--tenant <id|name>", "tenant GUID, or name from MDE_TENANTS_FILE (default: the default tenant)")
     .option("--name <s>", "campaign id (default: generated)")
     .option(
       "--priority <n>",
@@ -55,43 +58,54 @@ export function campaignCommand(env: NodeJS.ProcessEnv): Command {
     .option("--dry-run", "resolve and report what would be enqueued; enqueue nothing")
     .option("--wait", "show progress until every action has its outcome; exit 1 if any failed")
     .option("--json", "print JSON instead of text")
-    .action((opts: CampaignOptions) => runCampaign(parseConfig(readEnvironment(env, process.cwd())), opts));
+    .action((opts: CampaignOptions) => runCampaign(readEnvironment(env, process.cwd()), opts));
 }
 
-async function runCampaign(config: Config, opts: CampaignOptions): Promise<void> {
-  const order = campaignOrder(config, opts);
+async function runCampaign(
+  environment: Record<string, string | undefined>,
+  opts: CampaignOptions,
+): Promise<void> {
+  const config = parseConfig(environment);
+  const order = campaignOrder(config, environment, opts);
   const json = Boolean(opts.json);
   const print = (text: string) => process.stdout.write(`${text}\n`);
-  await withProducer(config, async (producer) => {
-    if (opts.dryRun) {
-      const found = await producer.dryRun(order);
-      printDryRun(process.stdout, { ...found, json });
-      return;
-    }
-    const ask = "filter" in order.source && process.stdin.isTTY && !opts.yes;
-    const started = await producer.startCampaign(order, { confirm: ask ? confirm : undefined });
-    if (!started) print("Nothing was enqueued.");
-    else if (opts.wait) await waitAndReport(producer, started.campaignId, json);
-    else if (json) print(JSON.stringify(started));
-    else {
-      print(`Campaign ${started.campaignId}: ${started.added} job(s) enqueued.`);
-      if (started.alreadyQueued.length > 0)
-        print(`${started.alreadyQueued.length} action(s) already had a job in flight and were left to it.`);
-    }
-  });
+  await withProducer(
+    config,
+    async (producer) => {
+      if (opts.dryRun) {
+        const found = await producer.dryRun(order);
+        printDryRun(process.stdout, { ...found, json });
+        return;
+      }
+      const ask = "filter" in order.source && process.stdin.isTTY && !opts.yes;
+      const started = await producer.startCampaign(order, { confirm: ask ? confirm : undefined });
+      if (!started) print("Nothing was enqueued.");
+      else if (opts.wait) await waitAndReport(producer, started.campaignId, json);
+      else if (json) print(JSON.stringify(started));
+      else {
+        print(`Campaign ${started.campaignId}: ${started.added} job(s) enqueued.`);
+        if (started.alreadyQueued.length > 0)
+          print(`${started.alreadyQueued.length} action(s) already had a job in flight and were left to it.`);
+      }
+    },
+    { env: environment },
+  );
 }
 
 /** The options as a campaign order: every argument checked (and an ids file read) before Redis is asked. */
-function campaignOrder(config: Config, opts: CampaignOptions): CampaignOrder {
+function campaignOrder(
+  config: Config,
+  environment: Record<string, string | undefined>,
+  opts: CampaignOptions,
+): CampaignOrder {
   const sources = [opts.idsFile, opts.filter, opts.retryFailed].filter((s) => s !== undefined);
   if (sources.length !== 1)
     throw new UsageError("Give exactly one of --ids-file, --filter or --retry-failed.");
   const max = integerOption("--max", opts.max, 1);
   const priority =
     opts.priority === undefined ? undefined : integerOption("--priority", opts.priority, 1, MAX_PRIORITY);
-  if (!config.tenantId)
-    throw new UsageError("A campaign needs AZURE_TENANT_ID, the tenant its actions belong to.");
-  const base = { tenantId: config.tenantId, comment: opts.comment, campaignId: opts.name, priority };
+  const tenantId = tenantOption(config, environment, opts.tenant, true);
+  const base = { tenantId, comment: opts.comment, campaignId: opts.name, priority };
   if (opts.filter !== undefined) return { ...base, source: { filter: opts.filter, max } };
   if (opts.retryFailed !== undefined) return { ...base, source: { retryFailed: opts.retryFailed } };
   const path = opts.idsFile as string;

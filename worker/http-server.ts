@@ -3,7 +3,17 @@ import type { AddressInfo } from "node:net";
 import { OperationalError } from "../shared/core/errors.js";
 import type { Logger } from "../shared/core/logger.js";
 
-export type Readiness = { ok: true } | { ok: false; reason: string };
+/** A tenant whose credential Entra ID refuses, as /readyz names it. */
+export interface RefusedTenant {
+  tenant: string;
+  tenantId: string;
+  code: string;
+}
+
+/** Ready or not, and the refused tenants when some are (ready while any tenant works). */
+export type Readiness =
+  | { ok: true; refused?: RefusedTenant[] }
+  | { ok: false; reason: string; refused?: RefusedTenant[] };
 
 export interface OpsServerOptions {
   host: string;
@@ -30,10 +40,13 @@ export function startOpsServer(options: OpsServerOptions): Promise<ListeningServ
         sendJson(res, 200, { status: "ok" });
       } else if (path === "/readyz") {
         const readiness = await options.ready();
+        const { refused } = readiness;
         sendJson(
           res,
           readiness.ok ? 200 : 503,
-          readiness.ok ? { status: "ready" } : { status: "not ready", reason: readiness.reason },
+          readiness.ok
+            ? { status: "ready", ...(refused && { refused }) }
+            : { status: "not ready", reason: readiness.reason, ...(refused && { refused }) },
         );
       } else if (path === "/metrics") {
         const body = await metrics.text();

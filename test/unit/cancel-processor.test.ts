@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { parseConfig } from "../../shared/config/config.js";
+import { loadTenantInfo } from "../../shared/config/tenants.js";
 import type { MachineAction } from "../../shared/contract/cancel-result.js";
 import {
   BadRequestError,
@@ -19,12 +21,13 @@ import type { ActionsApi, Decision, ProcessorSettings } from "../../worker/proce
 const TENANT = "11111111-2222-3333-4444-555555555555";
 const ID = "5382f7ea-7557-4ab7-9782-d50480024a4e";
 const settings: ProcessorSettings = {
-  tenantId: TENANT,
   maxAttempts: 3,
   throttleGiveUpMs: 60_000,
   notFoundGraceMs: 10_000,
 };
 const action = (status: string): MachineAction => ({ id: ID, status, type: "Isolate" });
+/** A worker without a tenants file: the one tenant of AZURE_TENANT_ID, named by its id. */
+const tenants = loadTenantInfo({ config: parseConfig({ AZURE_TENANT_ID: TENANT }), env: {} });
 
 type Step = MachineAction | Error;
 /** A scripted Defender: each call takes the next answer of its endpoint. */
@@ -60,6 +63,7 @@ async function run(
     {
       api,
       settings,
+      tenants,
       saveState: async (s) => {
         saved.push(structuredClone(s));
       },
@@ -126,7 +130,13 @@ describe("processCancel", () => {
     const { api, calls } = scripted([action("Pending")]);
     const decision = await processCancel(
       { jobId: "job-1", data: { machineActionId: ID, comment: "x" }, enqueuedAt: 0, state: { failures: 0 } },
-      { api, settings, claims: { claim: async () => ({ heldMs: 4_000 }) }, saveState: async () => undefined },
+      {
+        api,
+        settings,
+        tenants,
+        claims: { claim: async () => ({ heldMs: 4_000 }) },
+        saveState: async () => undefined,
+      },
     );
     expect(decision).toEqual({ kind: "delay", ms: 4_250, reason: "in_flight" });
     expect(calls).toEqual(["get"]);
@@ -142,7 +152,7 @@ describe("processCancel", () => {
     });
     await processCancel(
       { jobId: "job-1", data: { machineActionId: ID, comment: "x" }, enqueuedAt: 0, state: { failures: 0 } },
-      { api, settings, claims: { claim }, saveState: async () => undefined },
+      { api, settings, tenants, claims: { claim }, saveState: async () => undefined },
     );
     expect(released).toBe(1);
   });

@@ -10,10 +10,12 @@ const read = (path: string) => readFileSync(join(root, path), "utf8");
 
 const exported = async () => {
   const metrics = new WorkerMetrics({
-    tenantId: "t",
+    tenants: () => [
+      { tenantId: "t", label: "t", limiter: { status: async () => ({ pausedForMs: 0, windows: [] }) } },
+    ],
+    label: () => "t",
     queue: { getJobCounts: async () => ({}), getWaiting: async () => [] },
     tokens: { acquired: 0 },
-    limiter: { status: async () => ({ pausedForMs: 0, windows: [] }) },
     ping: async () => "PONG",
   });
   const all = (await metrics.registry.getMetricsAsJSON()).map((m) => m.name);
