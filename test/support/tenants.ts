@@ -10,7 +10,7 @@ export const BAD_SECRET = "5f0d8c2b-7e41-4b6a-8c3d-9e2a1b4c6d7f";
 export const SOVEREIGN = "9d3e7f10-2c4b-4a8e-9f61-0a1b2c3d4e5f";
 
 /** Small budgets of different sizes, so a tenant spending another's would show. */
-export const BUDGETS: Record<string, RateWindow[]> = {
+export const BUDGETS: Record<"healthy" | "sovereign", RateWindow[]> = {
   healthy: [{ limit: 3, windowMs: 2_000 }],
   sovereign: [{ limit: 2, windowMs: 2_000 }],
 };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../shared/config/config.js";
+import { TenantDirectory } from "../../shared/config/tenant-directory.js";
 import { loadTenantInfo } from "../../shared/config/tenants.js";
 import type { MachineAction } from "../../shared/contract/cancel-result.js";
 import {
@@ -303,6 +304,45 @@ describe("processCancel", () => {
     });
     expect(code(foreign.decision)).toBe("unknown_tenant");
     expect(calls).toEqual([]);
+  });
+
+  it("resolves a tenant named by name to its id before any call, and fails a name it does not serve", async () => {
+    const file = "/etc/mde/tenants.json";
+    const info = { ...parseConfig({}), tenantId: TENANT, name: "contoso" };
+    const served = new TenantDirectory([info], undefined, file);
+    const seen: string[] = [];
+    const api: ActionsApi = {
+      getAction: async (tenantId) => {
+        seen.push(tenantId);
+        return action("Succeeded");
+      },
+      cancelAction: async () => action("Cancelled"),
+    };
+    const deps = { api, settings, tenants: served, saveState: async () => undefined };
+    const job = (tenantId?: string) => ({
+      jobId: "job-1",
+      data: { machineActionId: ID, comment: "x", tenantId },
+      enqueuedAt: 0,
+      state: { failures: 0 },
+    });
+    const named = await processCancel(job("CONTOSO"), deps);
+    expect(named.kind === "done" && named.result).toMatchObject({
+      outcome: "already_terminal",
+      tenantId: TENANT,
+    });
+    expect(seen).toEqual([TENANT]);
+    const unknown = await processCancel(job("northwind"), deps);
+    expect(unknown.kind === "done" && unknown.result).toMatchObject({
+      tenantId: "northwind",
+      error: { code: "unknown_tenant", message: `tenant northwind is not in MDE_TENANTS_FILE ${file}` },
+    });
+    // A file of several tenants naming no default: a job must name its tenant.
+    const unnamed = await processCancel(job(undefined), deps);
+    expect(unnamed.kind === "done" && unnamed.result.error).toMatchObject({
+      code: "unknown_tenant",
+      message: "the job names no tenant, and MDE_TENANTS_FILE names no defaultTenant",
+    });
+    expect(seen).toEqual([TENANT]);
   });
 });
 
