@@ -5,15 +5,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { enqueueCancels } from "../../jobs/enqueue.js";
 import { collect, runCli, startCli } from "../support/cli.js";
-import { type Harness, newActionId, startHarness } from "../support/harness.js";
-import {
-  HEALTHY,
-  SOVEREIGN,
-  tenantEntries,
-  tenantsFilePath,
-  threeTenantSim,
-  writeTenantsFile,
-} from "../support/tenants.js";
+import { type Harness, newActionId } from "../support/harness.js";
+import { HEALTHY, SOVEREIGN, startTenantsHarness, writeTenantsFile } from "../support/tenants.js";
 import { waitFor } from "../support/wait.js";
 
 let h: Harness | undefined;
@@ -30,13 +23,9 @@ const foreignJob = (harness: Harness, tenantId: string, machineActionId: string)
 
 describe("mde-cancel worker and SIGHUP", () => {
   it("serves a tenant added to the file without a restart, and keeps the previous tenants when the file turns bad", async () => {
-    const file = tenantsFilePath();
-    h = await startHarness({
-      sim: threeTenantSim,
-      env: { MDE_TENANTS_FILE: file, AZURE_TENANT_ID: HEALTHY },
-    });
-    const harness = h;
-    const { healthy, sovereign } = tenantEntries(harness.sim);
+    const { harness, file, entries } = await startTenantsHarness();
+    h = harness;
+    const { healthy, sovereign } = entries;
     writeTenantsFile(file, [healthy]);
     const worker = startCli(["worker"], { ...harness.env, LOG_LEVEL: "info", METRICS_PORT: "0" });
     let out = "";
@@ -90,14 +79,10 @@ describe("mde-cancel worker and SIGHUP", () => {
 
 describe("front doors and unknown tenants", () => {
   it("exits 2 naming a tenant not in the file, on enqueue, campaign, status and results, and stores a named tenant's id", async () => {
-    const file = tenantsFilePath();
-    h = await startHarness({
-      sim: threeTenantSim,
-      env: { MDE_TENANTS_FILE: file, AZURE_TENANT_ID: HEALTHY },
-    });
-    const { healthy, sovereign } = tenantEntries(h.sim);
-    writeTenantsFile(file, [healthy, sovereign], "healthy");
-    const env = { ...h.env, LOG_LEVEL: "info" };
+    const { harness, file, entries } = await startTenantsHarness();
+    h = harness;
+    writeTenantsFile(file, [entries.healthy, entries.sovereign], "healthy");
+    const env = { ...harness.env, LOG_LEVEL: "info" };
     const id = newActionId();
     for (const args of [
       ["enqueue", id, "--comment", "x", "--tenant", "nobody"],
@@ -111,12 +96,12 @@ describe("front doors and unknown tenants", () => {
         `mde-cancel: --tenant "nobody" is not a tenant of MDE_TENANTS_FILE ${file}; give the id or name of one of its tenants (healthy, sovereign).`,
       );
     }
-    expect(await h.cancelQueue.count()).toBe(0);
+    expect(await harness.cancelQueue.count()).toBe(0);
     // Names and ids in any case; the job stores the id.
     const byName = await runCli(["enqueue", id, "--comment", "x", "--tenant", "Sovereign", "--json"], env);
     expect(byName.code, byName.stderr).toBe(0);
     expect(JSON.parse(byName.stdout)).toMatchObject({ tenantId: SOVEREIGN, status: "added" });
-    const [job] = await h.cancelQueue.getJobs(["waiting"]);
+    const [job] = await harness.cancelQueue.getJobs(["waiting"]);
     expect(job?.data.tenantId).toBe(SOVEREIGN);
     // status shows each tenant's budget by name; --tenant narrows it to one.
     const status = await runCli(["status", "--json", "--tenant", SOVEREIGN.toUpperCase()], env);

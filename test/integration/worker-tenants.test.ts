@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { freePort } from "../../cli/free-port.js";
 import { enqueueCancels } from "../../jobs/enqueue.js";
-import { type Harness, newActionId, startHarness } from "../support/harness.js";
+import { type Harness, newActionId } from "../support/harness.js";
 import { sample } from "../support/prom-sample.js";
 import {
   BAD_SECRET,
@@ -14,9 +14,8 @@ import {
   busiestWindow,
   HEALTHY,
   SOVEREIGN,
+  startTenantsHarness,
   tenantEntries,
-  tenantsFilePath,
-  threeTenantSim,
   writeTenantsFile,
 } from "../support/tenants.js";
 import { waitFor } from "../support/wait.js";
@@ -34,14 +33,9 @@ async function readyz(port: number): Promise<{ status: number; body: Record<stri
 
 /** A harness whose worker serves the three tenants of test/support/tenants.ts. */
 async function threeTenants(env: Record<string, string> = {}) {
-  const file = tenantsFilePath();
   const port = await freePort();
-  const harness = await startHarness({
-    sim: threeTenantSim,
-    env: { MDE_TENANTS_FILE: file, AZURE_TENANT_ID: HEALTHY, METRICS_PORT: String(port), ...env },
-  });
-  const { healthy, badSecret, sovereign } = tenantEntries(harness.sim);
-  writeTenantsFile(file, [healthy, badSecret, sovereign], "healthy");
+  const { harness, file, entries } = await startTenantsHarness({ METRICS_PORT: String(port), ...env });
+  writeTenantsFile(file, [entries.healthy, entries.badSecret, entries.sovereign], "healthy");
   return { harness, port, file };
 }
 

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RateWindow } from "../../shared/config/durations.js";
 import type { Simulator, SimulatorOptions } from "../../sim/server.js";
+import { type Harness, startHarness } from "./harness.js";
 
 /** Three customer tenants of one MSSP, as the simulator serves them. */
 export const HEALTHY = "0b9a5c1e-4a52-4c1d-9a57-2f1f4a3e8d10";
@@ -47,6 +48,19 @@ export function tenantEntries(sim: Simulator): Record<"healthy" | "badSecret" | 
       rateLimits: "2/2s",
     },
   };
+}
+
+/**
+ * A harness on the three-tenant simulator whose MDE_TENANTS_FILE is `file`, for the test to write
+ * (before it starts a worker) and rewrite; `healthy` is AZURE_TENANT_ID.
+ */
+export async function startTenantsHarness(env: Record<string, string> = {}) {
+  const file = tenantsFilePath();
+  const harness: Harness = await startHarness({
+    sim: threeTenantSim,
+    env: { MDE_TENANTS_FILE: file, AZURE_TENANT_ID: HEALTHY, ...env },
+  });
+  return { harness, file, entries: tenantEntries(harness.sim) };
 }
 
 /** A path in a fresh folder for a tenants file the test writes (and rewrites, for a reload). */
