@@ -26,7 +26,7 @@ COPY --from=build /app/dist ./dist
 # mounted there (docker-compose.yml) starts out writable by it.
 RUN mkdir -p .cache/simulator-certs && chown -R node:node .cache
 USER node
-# METRICS_PORT: /metrics, /healthz, /readyz.
-EXPOSE 9464
+# METRICS_PORT: the worker's /metrics, /healthz, /readyz; INTAKE_PORT: `serve`, the HTTP intake.
+EXPOSE 9464 8080
 ENTRYPOINT ["node", "dist/cli/main.js"]
 CMD ["worker"]

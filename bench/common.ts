@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { Redis } from "ioredis";
 import { sleep } from "../shared/core/sleep.js";
 import { CANCEL_JOB_NAME, deduplicationId } from "../shared/redis/queues.js";
@@ -88,11 +89,18 @@ export interface Child {
   stop(): Promise<void>;
 }
 
-export function spawnChild(args: string[], env: Record<string, string>, nodeFlags: string[] = []): Child {
+export function spawnChild(
+  args: string[],
+  env: Record<string, string>,
+  nodeFlags: string[] = [],
+  /** Told each line the child writes to stdout (its log); ignored without. */
+  onLine?: (line: string) => void,
+): Child {
   const proc = spawn(process.execPath, [...nodeFlags, ...args], {
     env: { ...process.env, ...env },
-    stdio: ["ignore", "ignore", "inherit", "ipc"],
+    stdio: ["ignore", onLine ? "pipe" : "ignore", "inherit", "ipc"],
   });
+  if (onLine && proc.stdout) createInterface({ input: proc.stdout }).on("line", onLine);
   let seq = 0;
   const pending = new Map<number, (value: unknown) => void>();
   proc.on("message", (m: { id?: number; reply?: unknown }) => {

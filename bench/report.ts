@@ -3,6 +3,8 @@ import { writeFileSync } from "node:fs";
 import type { BudgetResult } from "./budget.js";
 import { round } from "./common.js";
 import { findings } from "./findings.js";
+import type { IntakeResult } from "./intake.js";
+import { intakeSection } from "./intake-report.js";
 import type { LatencyResult } from "./latency.js";
 import type { MemoryResult } from "./memory.js";
 import type { TierSpec } from "./throughput.js";
@@ -39,13 +41,14 @@ export interface Report {
   budget: BudgetResult;
   memory: MemoryResult;
   latency: LatencyResult;
+  intake: IntakeResult;
   elapsedS: number;
 }
 
 const pct = (x: number) => `${round(100 * x, 1)}%`;
 const verdict = (ok: boolean) => (ok ? "**met**" : "**missed**");
 /** A markdown table with padded columns, as Biome formats it. */
-function rows(head: string[], body: (string | number)[][]): string[] {
+export function rows(head: string[], body: (string | number)[][]): string[] {
   const all = [head, ...body].map((r) => r.map(String));
   const width = head.map((_, i) => Math.max(3, ...all.map((r) => (r[i] ?? "").length)));
   const line = (r: string[]) => `| ${r.map((cell, i) => cell.padEnd(width[i] ?? 0)).join(" | ")} |`;
@@ -220,6 +223,7 @@ export function writeReport(path: string, r: Report): string {
     "",
     `The campaign (${r.latency.urgentCampaignTotal} actions, 3 workers, ${r.budget.limits}) had finished ${r.latency.urgentCampaignDone} when the last urgent cancel was done.`,
     "",
+    ...intakeSection(r.intake),
     ...findings(r, { a, ap, b, c, d, c1, c2, cd, bindingMean }),
   ];
   writeFileSync(path, `${md.join("\n").trimEnd()}\n`);

@@ -7,6 +7,8 @@ import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { measureBudget } from "./budget.js";
 import { median, REDIS_URL, ROOT, redis } from "./common.js";
+import { measureIntake } from "./intake.js";
+import { writeIntakeSection } from "./intake-report.js";
 import { measureLatency } from "./latency.js";
 import { measureMemory } from "./memory.js";
 import { type Machine, type TierSummary, writeReport } from "./report.js";
@@ -60,6 +62,19 @@ async function machine(): Promise<Machine> {
   };
 }
 
+// BENCH_ONLY=intake: only the HTTP intake, its section put into the existing docs/benchmarks.md.
+if (process.env.BENCH_ONLY === "intake") {
+  say(
+    `intake: POST /v1/cancels at 200/s for 30 s, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`,
+  );
+  const intake = await measureIntake(200, 30);
+  writeIntakeSection(join(ROOT, "docs", "benchmarks.md"), intake);
+  say(`intake: p50 ${intake.p50} ms, p99 ${intake.p99} ms; wrote section 6 of docs/benchmarks.md`);
+  process.exit(0);
+}
+
 const host = await machine();
 say(`${host.nproc} cores (${host.cpu}), node ${host.node}, redis ${host.redis}, bullmq ${host.bullmq}`);
 say(`load average at start: ${host.loadavg}`);
@@ -101,6 +116,10 @@ say("latency: 1 job / 50 ms for 20 s, then urgent cancels behind a campaign");
 const latency = await measureLatency(20, 50);
 say(`latency: p50 ${latency.p50} ms, urgent ${latency.urgentMs.join(", ")} ms`);
 
+say("intake: POST /v1/cancels at 200/s for 30 s, a worker running");
+const intake = await measureIntake(200, 30);
+say(`intake: p50 ${intake.p50} ms, p99 ${intake.p99} ms`);
+
 const table = writeReport(join(ROOT, "docs", "benchmarks.md"), {
   host,
   jobs: JOBS,
@@ -110,6 +129,7 @@ const table = writeReport(join(ROOT, "docs", "benchmarks.md"), {
   budget,
   memory,
   latency,
+  intake,
   elapsedS: (Date.now() - started) / 1000,
 });
 process.stdout.write(

@@ -1,5 +1,5 @@
 import cliProgress from "cli-progress";
-import { summarize } from "../jobs/campaign.js";
+import { dryRunSummary } from "../jobs/campaign.js";
 import type { ProgressSample } from "../jobs/campaign-progress.js";
 import { formatDuration } from "../shared/config/durations.js";
 import type { MachineAction } from "../shared/contract/cancel-result.js";
@@ -87,9 +87,7 @@ export function printDryRun(
   out: NodeJS.WritableStream,
   run: { source: string; ids: string[]; looked?: MachineAction[]; lookedUp: number; json: boolean },
 ): void {
-  const summary = run.looked ? summarize(run.looked) : undefined;
-  const unknown = run.looked && !run.source.startsWith("filter") ? run.lookedUp - run.looked.length : 0;
-  if (summary && unknown > 0) summary.byStatus["(not found)"] = unknown;
+  const summary = dryRunSummary(run);
   const firstIds = run.ids.slice(0, 10);
   if (run.json) {
     out.write(

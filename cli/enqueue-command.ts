@@ -1,9 +1,16 @@
 import { Command } from "commander";
+import type { Producer } from "../jobs/producer.js";
 import { withProducer } from "../jobs/with-producer.js";
 import { parseConfig, readEnvironment } from "../shared/config/config.js";
 import { isGuid } from "../shared/contract/guid.js";
-import { commentProblem, MAX_COMMENT_CHARS, MAX_PRIORITY, validPriority } from "../shared/contract/limits.js";
-import { UsageError } from "../shared/core/errors.js";
+import {
+  commentProblem,
+  MAX_COMMENT_CHARS,
+  MAX_PRIORITY,
+  MAX_TEXT_CHARS,
+} from "../shared/contract/limits.js";
+import { cliClient } from "./cli-client.js";
+import { integerOption, problemOf, refuse } from "./options.js";
 import { tenantOption } from "./tenant-option.js";
 
 export function enqueueCommand(env: NodeJS.ProcessEnv): Command {
@@ -22,15 +29,31 @@ export function enqueueCommand(env: NodeJS.ProcessEnv): Command {
     .action(async (ids: string[], opts: Record<string, string | boolean | undefined>) => {
       const environment = readEnvironment(env, process.cwd());
       const config = parseConfig(environment);
-      const priority = opts.priority === undefined ? undefined : Number(opts.priority);
-      if (priority !== undefined && !(/^\d+$/.test(String(opts.priority)) && validPriority(priority)))
-        throw new UsageError(
-          `--priority ${JSON.stringify(opts.priority)} must be a whole number from 1 to ${MAX_PRIORITY}.`,
-        );
       const comment = String(opts.comment);
-      const problem = commentProblem(comment);
-      if (problem) throw new UsageError(`--comment ${problem}.`);
-      const tenantId = tenantOption(config, environment, opts.tenant as string | undefined, true);
+      const tenant = opts.tenant === undefined ? undefined : String(opts.tenant);
+      let tenantId: string | undefined;
+      const badIds = ids.filter((id) => !isGuid(id));
+      // Every bad argument named in one sentence, before Redis is asked (the contract: all or nothing).
+      refuse(
+        [
+          badIds.length === 0
+            ? undefined
+            : `${badIds.map((id) => JSON.stringify(id)).join(", ")} ${badIds.length === 1 ? "is not a machine action GUID" : "are not machine action GUIDs"}`,
+          problemOf(
+            () =>
+              opts.priority === undefined ||
+              integerOption("--priority", String(opts.priority), 1, MAX_PRIORITY),
+          ),
+          problemOf(() => {
+            tenantId = tenantOption(config, environment, tenant, true);
+          }),
+          commentProblem(comment) && `--comment ${commentProblem(comment)}`,
+          textProblem("--correlation-id", opts.correlationId),
+          textProblem("--requested-by", opts.requestedBy),
+        ],
+        "Nothing was enqueued: ",
+      );
+      const priority = opts.priority === undefined ? undefined : Number(opts.priority);
       const requests = ids.map((machineActionId) => ({
         machineActionId,
         comment,
@@ -38,24 +61,21 @@ export function enqueueCommand(env: NodeJS.ProcessEnv): Command {
         correlationId: opts.correlationId as string | undefined,
         requestedBy: opts.requestedBy as string | undefined,
       }));
-      const badIds = ids.filter((id) => !isGuid(id));
-      if (badIds.length > 0)
-        throw new UsageError(
-          `Nothing was enqueued: ${badIds.map((id) => JSON.stringify(id)).join(", ")} ${badIds.length === 1 ? "is not a" : "are not"} machine action GUID${badIds.length === 1 ? "" : "s"}.`,
-        );
-      await withProducer(
-        config,
-        async (producer) => {
-          for (const e of await producer.enqueue(requests, { priority })) {
-            const status = e.added ? "added" : e.promoted ? "promoted" : "already_queued";
-            process.stdout.write(
-              opts.json
-                ? `${JSON.stringify({ ...e, status })}\n`
-                : `${e.jobId}\t${status.replace("_", " ")}\t${e.machineActionId}\n`,
-            );
-          }
-        },
-        { env: environment },
-      );
+      const run = async (producer: Producer) => {
+        for (const e of await producer.enqueue(requests, { priority })) {
+          const status = e.added ? "added" : e.promoted ? "promoted" : "already_queued";
+          process.stdout.write(
+            opts.json
+              ? `${JSON.stringify({ ...e, status })}\n`
+              : `${e.jobId}\t${status.replace("_", " ")}\t${e.machineActionId}\n`,
+          );
+        }
+      };
+      await withProducer(config, run, { client: cliClient(), env: environment });
     });
+}
+
+function textProblem(name: string, value: unknown): string | undefined {
+  const length = typeof value === "string" ? value.length : 0;
+  return length > MAX_TEXT_CHARS ? `${name} must be at most ${MAX_TEXT_CHARS} characters` : undefined;
 }

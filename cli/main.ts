@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
 import { errorMessage, OperationalError, UsageError } from "../shared/core/errors.js";
+import { apiKeysCommand } from "./api-keys-command.js";
+import { auditCommand } from "./audit-command.js";
 import { campaignCommand } from "./campaign-command.js";
 import { demoCommand } from "./demo-command.js";
+import { doctorCommand } from "./doctor-command.js";
 import { enqueueCommand } from "./enqueue-command.js";
 import { resultsCommand } from "./results-command.js";
+import { serveCommand } from "./serve-command.js";
 import { simulatorCommand } from "./simulator-command.js";
 import { statusCommand } from "./status-command.js";
 import { workerCommand } from "./worker-command.js";
@@ -22,12 +26,19 @@ const commands = [
   campaignCommand(env),
   resultsCommand(env),
   statusCommand(env),
+  serveCommand(env),
+  apiKeysCommand(env),
+  doctorCommand(env),
+  auditCommand(env),
   simulatorCommand(env),
   demoCommand(env),
 ];
-for (const command of commands) {
-  // Commander exits 1 on a usage error; usage errors exit 2 (README, Configuration), so every command throws instead.
-  program.addCommand(command.exitOverride().showHelpAfterError("(run mde-cancel --help for usage)"));
+for (const command of commands) program.addCommand(throwOnUsageError(command));
+
+/** Commander exits 1 on a usage error; usage errors exit 2 (README, Configuration), so every command and subcommand throws instead. */
+function throwOnUsageError(command: Command): Command {
+  for (const sub of command.commands) throwOnUsageError(sub);
+  return command.exitOverride().showHelpAfterError("(run mde-cancel --help for usage)");
 }
 
 try {

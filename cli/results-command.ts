@@ -1,40 +1,74 @@
 import { Command } from "commander";
+import { RecentIds } from "../jobs/recent-ids.js";
+import { FOLLOW_LOOKBACK_MS } from "../jobs/results-reader.js";
 import { withProducer } from "../jobs/with-producer.js";
 import { parseConfig, readEnvironment } from "../shared/config/config.js";
 import type { CancelResult } from "../shared/contract/cancel-result.js";
+import { durationOption, integerOption, problemOf, refuse } from "./options.js";
 import { shutdownSignal } from "./shutdown-signal.js";
 import { tenantOption } from "./tenant-option.js";
 
+interface ResultsOptions {
+  follow?: boolean;
+  campaign?: string;
+  tenant?: string;
+  since?: string;
+  limit?: string;
+  json?: boolean;
+}
+
 export function resultsCommand(env: NodeJS.ProcessEnv): Command {
   return new Command("results")
-    .description("Print the results kept for RESULT_RETENTION, without consuming any results queue.")
-    .option("--follow", "keep printing new results as jobs finish (Ctrl-C stops)")
+    .description(
+      "Print the results kept for RESULT_RETENTION, newest first, without consuming any results queue.",
+    )
+    .option("--since <duration>", "only results finished within this long (90s, 30m, 2h, 7d)")
+    .option("--limit <n>", "at most this many results (the newest)")
+    .option("--follow", "then keep printing new results as jobs finish, oldest first (Ctrl-C stops)")
     .option("--campaign <id>", "only the results of this campaign")
     .option("--tenant <id|name>", "only the results of this tenant (a GUID, or a name from MDE_TENANTS_FILE)")
     .option("--json", "print JSON Lines")
-    .action(async (opts: { follow?: boolean; campaign?: string; tenant?: string; json?: boolean }) => {
+    .action(async (opts: ResultsOptions) => {
       const environment = readEnvironment(env, process.cwd());
       const config = parseConfig(environment);
-      const tenantId = tenantOption(config, environment, opts.tenant, false);
-      const print = (r: CancelResult) => {
-        if (tenantId === undefined || r.tenantId === tenantId)
-          process.stdout.write(`${opts.json ? JSON.stringify(r) : formatResult(r)}\n`);
+      let tenantId: string | undefined;
+      refuse([
+        problemOf(() => {
+          tenantId = tenantOption(config, environment, opts.tenant, false);
+        }),
+        problemOf(() => opts.since === undefined || durationOption("--since", opts.since)),
+        problemOf(() => opts.limit === undefined || integerOption("--limit", opts.limit, 1)),
+      ]);
+      const startedAt = Date.now();
+      const read = {
+        campaignId: opts.campaign,
+        tenantId,
+        since: opts.since === undefined ? undefined : startedAt - durationOption("--since", opts.since),
+        limit: opts.limit === undefined ? undefined : Number(opts.limit),
       };
-      const campaignId = opts.campaign;
-      await withProducer(
-        config,
-        async (producer) => {
-          for (const result of await producer.results({ campaignId })) print(result);
-          if (!opts.follow) return;
-          const shutdown = shutdownSignal();
-          try {
-            await producer.followResults(print, { campaignId, signal: shutdown.signal });
-          } finally {
-            shutdown.release();
-          }
-        },
-        { env: environment },
-      );
+      const print = (r: CancelResult) =>
+        process.stdout.write(`${opts.json ? JSON.stringify(r) : formatResult(r)}\n`);
+      await withProducer(config, async (producer) => {
+        // A follower skips what was just printed; it needs only the ids its first read can return.
+        const printed = new RecentIds();
+        for await (const result of producer.streamResults(read)) {
+          print(result);
+          const at = Date.parse(result.finishedAt);
+          if (opts.follow && at >= startedAt - FOLLOW_LOOKBACK_MS) printed.add(result.jobId, at);
+        }
+        if (!opts.follow) return;
+        const shutdown = shutdownSignal();
+        try {
+          await producer.followResults(print, {
+            campaignId: opts.campaign,
+            tenantId,
+            signal: shutdown.signal,
+            seen: printed,
+          });
+        } finally {
+          shutdown.release();
+        }
+      });
     });
 }
 

@@ -15,16 +15,17 @@ export function statusCommand(env: NodeJS.ProcessEnv): Command {
       const environment = readEnvironment(env, process.cwd());
       const config = parseConfig(environment);
       const tenant = tenantOption(config, environment, opts.tenant, false);
-      const { jobs, budget, campaigns } = await withProducer(
+      const { jobs, budget, campaigns, callbacks, warnings } = await withProducer(
         config,
         (producer) => producer.status({ tenant }),
         { env: environment },
       );
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ jobs, budget, campaigns })}\n`);
+        process.stdout.write(`${JSON.stringify({ jobs, budget, campaigns, callbacks, warnings })}\n`);
         return;
       }
       const out = (line: string) => process.stdout.write(`${line}\n`);
+      for (const w of warnings) out(`warning: ${w.message}`);
       for (const [name, counts] of Object.entries(jobs))
         out(
           `queue ${name}: ${Object.entries(counts)
@@ -45,6 +46,7 @@ export function statusCommand(env: NodeJS.ProcessEnv): Command {
         const who = b.tenant === b.tenantId ? b.tenantId : `${b.tenant} (${b.tenantId})`;
         out(`budget ${who} ${b.endpoint}: ${windows}${pause}`);
       }
+      out(`callbacks: ${callbacks.pending} pending, ${callbacks.failed} failed`);
       out(campaigns.length === 0 ? "campaigns in progress: none" : "campaigns in progress:");
       for (const c of campaigns)
         out(`  ${c.id}: ${c.done}/${c.total} done (failed ${c.counts.failed}), since ${c.createdAt}`);

@@ -3,13 +3,16 @@ import type { Queue } from "bullmq";
 import { isTerminal, type MachineAction } from "../shared/contract/cancel-result.js";
 import { isGuid } from "../shared/contract/guid.js";
 import { commentProblem, MAX_PRIORITY, validPriority } from "../shared/contract/limits.js";
-import { isWaitError, UsageError } from "../shared/core/errors.js";
+import { errorMessage, isWaitError, OperationalError, UsageError } from "../shared/core/errors.js";
 import { sleep } from "../shared/core/sleep.js";
 import type { ActionPage, DefenderClient } from "../shared/defender/defender-client.js";
 import { ENDPOINTS } from "../shared/defender/endpoints.js";
+import { type AuditSink, auditSlice } from "../shared/redis/audit-log.js";
+import type { CallbackStore } from "../shared/redis/callback-store.js";
 import type { CampaignStore } from "../shared/redis/campaign-store.js";
-import { CANCEL_JOB_NAME, deduplicationId, newJobId, retentionOptions } from "../shared/redis/queues.js";
 import type { RateLimiter } from "../shared/redis/rate-limiter.js";
+import { redisFailure } from "../shared/redis/redis-failure.js";
+import { addCampaignJobs } from "./campaign-jobs.js";
 
 /** Campaign jobs wait behind every job without a priority (a playbook's urgent cancel). */
 export const DEFAULT_CAMPAIGN_PRIORITY = 1000;
@@ -36,66 +39,94 @@ export interface CampaignStart {
   alreadyQueued: string[];
 }
 
+/** What a campaign may carry besides its jobs; none by default. */
+export interface CampaignExtras {
+  /** Records the campaign's requests: one record per slice of up to 1,000 actions. */
+  audit?: AuditSink;
+  /** Records `campaign.finished` of a campaign whose jobs all finished before the last was added. */
+  callbacks?: Pick<CallbackStore, "recordCampaign">;
+}
+
 export function newCampaignId(now = new Date()): string {
   return `c-${now.toISOString().slice(0, 10)}-${randomBytes(4).toString("hex")}`;
 }
 
+/** A campaign id (`--name`, or the HTTP `name`): it becomes part of Redis keys and URLs. */
+export const CAMPAIGN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
 export function validateCampaignId(id: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(id))
+  if (!CAMPAIGN_ID_PATTERN.test(id))
     throw new UsageError(`--name ${JSON.stringify(id)} must be 1-100 letters, digits, '.', '_' or '-'.`);
   return id;
 }
 
 /**
+ * Refuses a campaign whose comment, priority or id is invalid, naming each: called before its
+ * source is resolved, so a bad comment spends no list budget and needs no Redis.
+ */
+export function checkCampaign(req: { comment: string; priority?: number; campaignId?: string }): void {
+  const problems = [
+    req.priority === undefined || validPriority(req.priority)
+      ? undefined
+      : `--priority ${req.priority} must be a whole number from 1 to ${MAX_PRIORITY}`,
+    commentProblem(req.comment) && `--comment ${commentProblem(req.comment)}`,
+    req.campaignId === undefined || CAMPAIGN_ID_PATTERN.test(req.campaignId)
+      ? undefined
+      : `--name ${JSON.stringify(req.campaignId)} must be 1-100 letters, digits, '.', '_' or '-'`,
+  ].filter((p) => p !== undefined);
+  if (problems.length > 0) throw new UsageError(`${problems.join("; ")}.`);
+}
+
+/**
  * Records the campaign, then adds its jobs in bulk (1,000 per round trip). Each action is counted
- * into the campaign before its job exists, so no result can arrive for an action it does not know.
+ * into the campaign before its job exists, so no result can arrive for an action it does not know;
+ * a chunk that fails takes back the actions that got no job, so the total counts only jobs that
+ * exist. A start that failed part-way keeps its id: the same start run again adds the rest.
  */
 export async function startCampaign(
   queue: Queue,
   store: CampaignStore,
   req: CampaignRequest,
+  extras: CampaignExtras = {},
 ): Promise<CampaignStart> {
+  checkCampaign(req);
   const priority = req.priority ?? DEFAULT_CAMPAIGN_PRIORITY;
-  if (!validPriority(priority))
-    throw new UsageError(`--priority must be a whole number from 1 to ${MAX_PRIORITY}.`);
-  const problem = commentProblem(req.comment);
-  if (problem) throw new UsageError(`--comment ${problem}.`);
   const bad = req.ids.filter((id) => !isGuid(id));
   if (bad.length > 0) throw new UsageError(`Nothing was enqueued: ${bad.slice(0, 5).join(", ")} not GUIDs.`);
   const campaignId = validateCampaignId(req.campaignId ?? newCampaignId());
-  const created = await store.create(campaignId, { comment: req.comment, source: req.source, priority });
-  if (!created && !req.replay)
+  const fields = { comment: req.comment, source: req.source, priority, tenantId: req.tenantId };
+  const created = await store.create(campaignId, fields);
+  // A start that failed part-way left its campaign unsealed: the same start may add the rest.
+  const resumed = !created && !req.replay && (await store.adding(campaignId));
+  if (!created && !req.replay && !resumed)
     throw new UsageError(
       `Campaign ${campaignId} already exists; choose another --name, or use --retry-failed.`,
     );
 
   let added = 0;
   const alreadyQueued: string[] = [];
-  for (let i = 0; i < req.ids.length; i += CHUNK) {
-    const ids = req.ids.slice(i, i + CHUNK).map((id) => id.toLowerCase());
-    await store.addActions(campaignId, ids);
-    const planned = ids.map((machineActionId) => ({
-      name: CANCEL_JOB_NAME,
-      data: {
-        machineActionId,
-        comment: req.comment,
-        tenantId: req.tenantId,
-        campaignId,
-        ...(req.requestedBy ? { requestedBy: req.requestedBy } : {}),
-      },
-      opts: {
-        jobId: newJobId(),
-        deduplication: { id: deduplicationId(req.tenantId, machineActionId) },
-        priority,
-        ...retentionOptions(req),
-      },
-    }));
-    const jobs = await queue.addBulk(planned);
-    const skipped = planned.filter((p, k) => jobs[k]?.id !== p.opts.jobId).map((p) => p.data.machineActionId);
-    await store.removeActions(campaignId, skipped);
-    alreadyQueued.push(...skipped);
-    added += planned.length - skipped.length;
+  try {
+    for (let i = 0; i < req.ids.length; i += CHUNK) {
+      let ids = req.ids.slice(i, i + CHUNK).map((id) => id.toLowerCase());
+      // Running again: actions that finished since are not cancelled twice.
+      if (resumed) {
+        const outcomes = await store.outcomesOf(campaignId, ids);
+        ids = ids.filter((_, k) => !outcomes[k]);
+      }
+      const chunk = await addCampaignJobs(queue, store, { ...req, campaignId, priority }, ids);
+      added += chunk.added;
+      alreadyQueued.push(...chunk.alreadyQueued);
+      const request = { requestedBy: req.requestedBy, tenantId: req.tenantId, campaignId };
+      await auditSlice(extras.audit, request, ids, chunk.alreadyQueued);
+    }
+  } catch (err) {
+    throw new OperationalError(
+      `Campaign ${campaignId} stopped part-way with ${added} job(s) added: ${errorMessage(redisFailure(err))} Run the same command with --name ${campaignId} to add the rest.`,
+    );
   }
+  // Only now can the campaign finish; its jobs may all have finished already.
+  const finished = await store.seal(campaignId);
+  if (finished) await extras.callbacks?.recordCampaign(finished);
   return { campaignId, added, alreadyQueued };
 }
 
@@ -189,6 +220,22 @@ export function summarize(actions: MachineAction[]): {
     byType[type] = (byType[type] ?? 0) + 1;
   }
   return { byStatus, byType };
+}
+
+/**
+ * A dry run's counts: by status and type of the actions looked up, ids Defender did not list
+ * counted as "(not found)" (a filter lists only what exists). Undefined when nothing was looked up.
+ */
+export function dryRunSummary(run: {
+  source: string;
+  looked?: MachineAction[];
+  lookedUp: number;
+}): ReturnType<typeof summarize> | undefined {
+  if (!run.looked) return undefined;
+  const summary = summarize(run.looked);
+  const unknown = run.source.startsWith("filter") ? 0 : run.lookedUp - run.looked.length;
+  if (unknown > 0) summary.byStatus["(not found)"] = unknown;
+  return summary;
 }
 
 export function cancellable(actions: MachineAction[]): string[] {

@@ -4,6 +4,7 @@ import type { TenantDirectory, TenantInfo } from "../shared/config/tenant-direct
 import { type CancelJob, type CancelRequest, cancelJobSchema } from "../shared/contract/cancel-job.js";
 import { MAX_PRIORITY, validPriority } from "../shared/contract/limits.js";
 import { UsageError } from "../shared/core/errors.js";
+import type { AuditSink } from "../shared/redis/audit-log.js";
 import { CANCEL_JOB_NAME, deduplicationId, newJobId, retentionOptions } from "../shared/redis/queues.js";
 import { promoteJob } from "./promote-job.js";
 
@@ -19,6 +20,8 @@ export interface EnqueueOptions {
   /** BullMQ priority, 1 (highest of the prioritized) .. MAX_PRIORITY; none = taken before any prioritized job. */
   priority?: number;
   resultRetentionMs: number;
+  /** Where each request is recorded for the audit trail; none by default. */
+  audit?: AuditSink;
 }
 
 export interface Enqueued {
@@ -60,12 +63,21 @@ export async function enqueueCancels(
     });
     const existing = added.id !== jobId;
     const urgent = options.priority === undefined;
-    results.push({
+    const enqueued = {
       machineActionId: job.machineActionId,
       tenantId: job.tenantId,
       jobId: String(added.id),
       added: !existing,
       promoted: existing && urgent && (await promoteJob(queue, String(added.id))),
+    };
+    results.push(enqueued);
+    await options.audit?.append({
+      kind: "request",
+      requestedBy: job.requestedBy,
+      tenantId: job.tenantId,
+      machineActionIds: [job.machineActionId],
+      jobId: enqueued.jobId,
+      status: enqueued.added ? "added" : enqueued.promoted ? "promoted" : "already_queued",
     });
   }
   return results;

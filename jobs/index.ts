@@ -11,6 +11,8 @@ export {
   OUTCOMES,
   type Outcome,
 } from "../shared/contract/cancel-result.js";
+export type { AuditEntry, AuditRecord, AuditSink, AuditWho } from "../shared/redis/audit-log.js";
+export type { DeliveryCounts } from "../shared/redis/callback-store.js";
 export { type CampaignRecord, CampaignStore } from "../shared/redis/campaign-store.js";
 export { connectRedis } from "../shared/redis/connection.js";
 export { keyPrefix, openQueue } from "../shared/redis/queues.js";
@@ -19,8 +21,22 @@ export type { CampaignOrder, CampaignSource, ConfirmCampaign, DryRun } from "./c
 export { type ProgressSample, waitForCampaign } from "./campaign-progress.js";
 export { type Enqueued, type EnqueueOptions, enqueueCancels } from "./enqueue.js";
 export { parseIds } from "./ids-file.js";
+export type { JobState, JobView } from "./job-view.js";
 export { Producer, type ProducerOptions } from "./producer.js";
-export type { BudgetStatus, ProducerStatus } from "./producer-status.js";
-export { followResults, type ReadOptions, readResults } from "./results-reader.js";
+export {
+  type BudgetStatus,
+  type ProducerStatus,
+  RESULTS_BACKLOG_WARNING,
+  type StatusWarning,
+} from "./producer-status.js";
+export { RecentIds } from "./recent-ids.js";
+export {
+  FOLLOW_LOOKBACK_MS,
+  followResults,
+  type ReadOptions,
+  readCampaignPage,
+  readResults,
+  streamResults,
+} from "./results-reader.js";
 export { type SubscribeOptions, type Subscription, subscribeResults } from "./subscriber.js";
 export { withProducer } from "./with-producer.js";

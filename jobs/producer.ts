@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import type { Queue } from "bullmq";
 import type { Config } from "../shared/config/config.js";
 import { resolveTenant, type TenantChoice } from "../shared/config/resolve-tenant.js";
@@ -8,16 +9,20 @@ import type { CancelResult } from "../shared/contract/cancel-result.js";
 import { UsageError } from "../shared/core/errors.js";
 import type { Logger } from "../shared/core/logger.js";
 import { TenantBudgets } from "../shared/defender/tenant-budgets.js";
+import { AuditLog, type AuditSink, type AuditWho } from "../shared/redis/audit-log.js";
+import { CallbackStore } from "../shared/redis/callback-store.js";
 import { type CampaignRecord, CampaignStore } from "../shared/redis/campaign-store.js";
 import { connectRedis, type RedisConnection } from "../shared/redis/connection.js";
 import { keyPrefix, openQueue } from "../shared/redis/queues.js";
 import {
   type CampaignStart,
+  checkCampaign,
   clearStaleTickets,
   DRY_RUN_LOOKUP,
   lookupActions,
   startCampaign,
 } from "./campaign.js";
+import { abortCampaign } from "./campaign-abort.js";
 import {
   type CampaignOrder,
   type ConfirmCampaign,
@@ -28,17 +33,36 @@ import {
 import { budgetJobsPerMs, type ProgressSample, waitForCampaign } from "./campaign-progress.js";
 import { DefenderClients } from "./defender-clients.js";
 import { type Enqueued, type EnqueueOptions, enqueueCancels } from "./enqueue.js";
+import { type JobView, viewJob } from "./job-view.js";
 import { type ProducerStatus, readStatus } from "./producer-status.js";
-import { followResults, type ReadOptions, readResults } from "./results-reader.js";
+import {
+  followResults,
+  type ReadOptions,
+  readCampaignPage,
+  readResults,
+  streamResults,
+} from "./results-reader.js";
 
 export interface ProducerOptions {
   /** Where the Defender session of filters and dry-run lookups logs; default silent (a command prints its own lines). */
   logger?: Logger;
+  /** Where requests come from, for the audit trail; default `library@<host>`. A request's own `who` wins. */
+  client?: string;
+  /**
+   * false: this producer's requests are left out of the audit trail, because its front door
+   * records them itself (serve's audit hook, with the API key and the client's address). Default true.
+   */
+  audit?: boolean;
   /**
    * The environment as readEnvironment gives it, where a tenant's `clientSecretEnv` is read when a
    * filter or dry run calls Defender for it; default none (such a tenant's filters then fail).
    */
   env?: Record<string, string | undefined>;
+  /**
+   * The tenants served now, when the caller keeps them (`serve` reads MDE_TENANTS_FILE again on
+   * SIGHUP); default: MDE_TENANTS_FILE (else AZURE_TENANT_ID) read once at open.
+   */
+  tenants?: () => TenantDirectory<TenantInfo>;
 }
 
 /**
@@ -51,26 +75,44 @@ export class Producer {
   private readonly queue: Queue;
   private readonly store: CampaignStore;
   private readonly budgets: TenantBudgets;
+  private readonly auditLog: AuditLog;
+  /**
+   * Callback registrations: `registerJob` or `registerCampaign` right after enqueueing or starting
+   * (what finished in between still gets its delivery), `drop` to unsubscribe (the cancel goes
+   * on), `counts` for status. URLs must have passed the caller's guard.
+   */
+  readonly callbacks: CallbackStore;
   private readonly defender: DefenderClients;
 
   private constructor(
     readonly config: Config,
-    /** The tenants this deployment serves (MDE_TENANTS_FILE, else AZURE_TENANT_ID), without credentials. */
-    readonly tenants: TenantDirectory<TenantInfo>,
+    private readonly tenantsNow: () => TenantDirectory<TenantInfo>,
     private readonly redis: RedisConnection,
     options: ProducerOptions,
+    private readonly origin: string,
+    private readonly auditing: boolean,
   ) {
     this.queue = this.openQueue(config.cancelQueue);
     this.store = new CampaignStore(redis, keyPrefix(config), config.resultRetentionMs);
     this.budgets = new TenantBudgets(config, redis);
     this.defender = new DefenderClients(config, redis, options);
+    this.auditLog = new AuditLog(redis, keyPrefix(config), config.auditRetentionMs);
+    this.callbacks = new CallbackStore(redis, config);
+    this.callbacks.queue.on("error", () => undefined);
   }
 
   /** Reads MDE_TENANTS_FILE (a bad one is a UsageError naming entry and field), then connects to Redis. */
   static async open(config: Config, options: ProducerOptions = {}): Promise<Producer> {
-    const tenants = loadTenantInfo({ config, env: options.env ?? {} });
+    const read = options.tenants ? undefined : loadTenantInfo({ config, env: options.env ?? {} });
+    const tenants = options.tenants ?? (() => read as TenantDirectory<TenantInfo>);
     const redis = await connectRedis(config.redisUrl, { blocking: false, queuePrefix: config.queuePrefix });
-    return new Producer(config, tenants, redis, options);
+    const client = options.client ?? `library@${hostname()}`;
+    return new Producer(config, tenants, redis, options, client, options.audit ?? true);
+  }
+
+  /** The tenants this deployment serves (MDE_TENANTS_FILE, else AZURE_TENANT_ID), without credentials. */
+  get tenants(): TenantDirectory<TenantInfo> {
+    return this.tenantsNow();
   }
 
   /**
@@ -83,19 +125,25 @@ export class Producer {
 
   /**
    * All or nothing (see enqueueCancels); each request's tenant (an id or a name) is stored as its
-   * id, requests without one take `defaultTenantId`, else the default tenant. A tenant this
-   * deployment does not serve refuses the whole call with a UsageError naming it.
+   * id, requests without one take `defaultTenantId`, else the default tenant; a tenant not served
+   * refuses the call with a UsageError naming it. Each is recorded in the audit trail as asked by `who`.
    */
   enqueue(
     requests: readonly CancelRequest[],
-    options: Omit<EnqueueOptions, "resultRetentionMs" | "tenants"> = {},
+    options: Omit<EnqueueOptions, "resultRetentionMs" | "audit" | "tenants"> & { who?: AuditWho } = {},
   ): Promise<Enqueued[]> {
     return enqueueCancels(this.queue, requests, {
       defaultTenantId: options.defaultTenantId,
       tenants: this.tenants,
       priority: options.priority,
       resultRetentionMs: this.config.resultRetentionMs,
+      audit: this.auditing ? this.audit(options.who) : undefined,
     });
+  }
+
+  /** The audit trail as `who` writes to it: a front door's refusals, say (HTTP 401, 403, 4xx). */
+  audit(who: AuditWho = {}): AuditSink {
+    return this.auditLog.as({ ...who, client: who.client ?? this.origin });
   }
 
   /**
@@ -105,17 +153,19 @@ export class Producer {
   startCampaign(order: CampaignOrder): Promise<CampaignStart>;
   startCampaign(
     order: CampaignOrder,
-    options: { confirm?: ConfirmCampaign },
+    options: { confirm?: ConfirmCampaign; who?: AuditWho },
   ): Promise<CampaignStart | undefined>;
   async startCampaign(
     order: CampaignOrder,
-    options: { confirm?: ConfirmCampaign } = {},
+    options: { confirm?: ConfirmCampaign; who?: AuditWho } = {},
   ): Promise<CampaignStart | undefined> {
+    checkCampaign(order);
     const tenantId = this.tenantIdOf(order.tenantId);
     const { ids, source, replayOf } = await this.resolve({ ...order, tenantId });
     if (options.confirm && !(await options.confirm(ids.length))) return undefined;
     await clearStaleTickets(this.queue, this.budgets.for(this.tenants.resolve(tenantId)), tenantId);
-    return startCampaign(this.queue, this.store, {
+    const extras = { audit: this.auditing ? this.audit(options.who) : undefined, callbacks: this.callbacks };
+    const request = {
       ids,
       source,
       comment: order.comment,
@@ -125,10 +175,20 @@ export class Producer {
       priority: order.priority,
       requestedBy: order.requestedBy,
       resultRetentionMs: this.config.resultRetentionMs,
-    });
+    };
+    return startCampaign(this.queue, this.store, request, extras);
   }
 
-  // abortCampaign(campaignId): issue 12 (hole 7) adds it here, beside startCampaign.
+  /**
+   * Finishes in place the campaign's jobs that wait and have sent no cancel, each with its result
+   * (`failed`, code `aborted`), published like the worker's; jobs in hand are left to finish.
+   * A campaign not kept in Redis is a UsageError.
+   */
+  async abortCampaign(campaignId: string): Promise<{ campaignId: string; aborted: number }> {
+    const deps = { queue: this.queue, store: this.store, redis: this.redis, config: this.config };
+    const aborted = await abortCampaign(deps, campaignId);
+    return { campaignId, aborted };
+  }
 
   /** Resolves the source and, with credentials, looks up the current state of the first ids. */
   async dryRun(order: Pick<CampaignOrder, "tenantId" | "source">): Promise<DryRun> {
@@ -143,6 +203,19 @@ export class Producer {
   /** The campaign's record, while RESULT_RETENTION keeps it. */
   campaign(campaignId: string): Promise<CampaignRecord | undefined> {
     return this.store.get(campaignId);
+  }
+
+  /** One page of the campaign's results (see readCampaignPage): `cursor` from the previous page's `next`. */
+  campaignResults(
+    campaignId: string,
+    options: { cursor?: string; limit: number },
+  ): Promise<{ results: CancelResult[]; next: string | null }> {
+    return readCampaignPage(this.queue, this.store, campaignId, options);
+  }
+
+  /** A cancel job's state, and its result once finished; undefined when unknown. */
+  job(jobId: string): Promise<JobView | undefined> {
+    return viewJob(this.queue, jobId, this.tenants.defaultTenant?.tenantId);
   }
 
   /** The actions of the campaign whose latest outcome is failed. */
@@ -162,37 +235,39 @@ export class Producer {
     });
   }
 
-  /** The results kept on finished jobs, oldest first; no results queue is consumed. */
+  /** The results kept on finished jobs, oldest first, in one array; no results queue is consumed. */
   results(options: ReadOptions = {}): Promise<CancelResult[]> {
     return readResults(this.queue, options);
+  }
+
+  /** The same, newest first, a page at a time: for reading thousands without holding them. */
+  streamResults(options: ReadOptions = {}): AsyncGenerator<CancelResult> {
+    return streamResults(this.queue, options);
   }
 
   /** Hands each new result to `onResult` as jobs finish, until `signal` aborts. */
   followResults(
     onResult: (result: CancelResult) => void,
-    options: { campaignId?: string; intervalMs?: number; signal?: AbortSignal } = {},
+    options: Parameters<typeof followResults>[2] = {},
   ): Promise<void> {
     return followResults(this.queue, onResult, options);
   }
 
   /**
    * Job counts per queue, each tenant's budget left per endpoint and any 429 pause (only the
-   * tenant `tenant` names, when given), and campaigns in progress.
+   * tenant `tenant` names, when given), campaigns in progress, callbacks and warnings.
    */
-  async status(options: { tenant?: string } = {}): Promise<ProducerStatus> {
+  status(options: { tenant?: string } = {}): Promise<ProducerStatus> {
     const named = options.tenant === undefined ? undefined : this.tenantIdOf(options.tenant);
     const tenants = this.tenants.list().filter((t) => named === undefined || t.tenantId === named);
-    const resultsQueues = this.config.resultsQueues.map((name) => this.openQueue(name));
-    try {
-      const budgetOf = (tenant: TenantInfo) => this.budgets.for(tenant);
-      return await readStatus([this.queue, ...resultsQueues], budgetOf, this.store, tenants);
-    } finally {
-      await Promise.all(resultsQueues.map((q) => q.close()));
-    }
+    const budgetOf = (tenant: TenantInfo) => this.budgets.for(tenant);
+    return this.withResultsQueues((queues) =>
+      readStatus([this.queue, ...queues], budgetOf, this.store, tenants, this.callbacks),
+    );
   }
 
   async close(): Promise<void> {
-    await this.queue.close();
+    await Promise.all([this.queue.close(), this.callbacks.close()]);
     this.redis.disconnect();
   }
 
@@ -209,6 +284,16 @@ export class Producer {
     const choice = resolveTenant(this.tenants, named);
     if (choice.problem !== undefined) throw new UsageError(`${choice.problem}.`);
     return choice.tenantId;
+  }
+
+  /** Opens a queue per RESULTS_QUEUE entry for `use` alone. */
+  private async withResultsQueues<T>(use: (queues: Queue[]) => Promise<T>): Promise<T> {
+    const queues = this.config.resultsQueues.map((name) => this.openQueue(name));
+    try {
+      return await use(queues);
+    } finally {
+      await Promise.all(queues.map((q) => q.close()));
+    }
   }
 
   /** Redis errors surface through the failing call; without a listener BullMQ would print a stack trace. */

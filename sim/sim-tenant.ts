@@ -5,7 +5,11 @@ import { FaultPlan, type RandomFaults } from "./faults.js";
 import { Quota } from "./quota.js";
 import { seededRng } from "./rng.js";
 
-/** The application permissions that allow cancelling a machine action: any one of them will do. */
+/**
+ * The application permissions that allow cancelling a machine action: any one of them will do.
+ * The product's copy is shared/defender/permissions.ts; the simulator keeps its own because it
+ * imports nothing of the product (test/unit/doctor-advice.test.ts checks that the two agree).
+ */
 export const CANCEL_ROLES = [
   "Machine.CollectForensics",
   "Machine.Isolate",

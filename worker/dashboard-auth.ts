@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { onRequestHookHandler } from "fastify";
 import type { Config } from "../shared/config/config.js";
 import { UsageError } from "../shared/core/errors.js";
 import { isLoopbackHost } from "../shared/core/loopback.js";
@@ -53,17 +53,14 @@ function sameDigest(a: string, b: string): boolean {
   return timingSafeEqual(digest(a), digest(b));
 }
 
-/** Express-style middleware answering 401 (with a Basic challenge) unless the credentials match. */
-export function basicAuth(expected: { user: string; password: string }) {
-  return (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
-    if (checkBasicAuth(req.headers.authorization, expected)) {
-      next();
-      return;
-    }
-    res.writeHead(401, {
-      "WWW-Authenticate": 'Basic realm="mde-cancel dashboard", charset="UTF-8"',
-      "Content-Type": "text/plain; charset=utf-8",
-    });
-    res.end("Authentication required.\n");
+/** A Fastify onRequest hook answering 401 (with a Basic challenge) unless the credentials match. */
+export function basicAuth(expected: { user: string; password: string }): onRequestHookHandler {
+  return async (request, reply) => {
+    if (checkBasicAuth(request.headers.authorization, expected)) return;
+    return reply
+      .code(401)
+      .header("www-authenticate", 'Basic realm="mde-cancel dashboard", charset="UTF-8"')
+      .type("text/plain; charset=utf-8")
+      .send("Authentication required.\n");
   };
 }

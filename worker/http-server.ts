@@ -1,6 +1,6 @@
-import { createServer, type RequestListener, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { OperationalError } from "../shared/core/errors.js";
+import Fastify, { type FastifyInstance, type onRequestHookHandler } from "fastify";
+import { errorMessage } from "../shared/core/errors.js";
+import { listenOn } from "../shared/core/listen.js";
 import type { Logger } from "../shared/core/logger.js";
 
 /** A tenant whose credential Entra ID refuses, as /readyz names it. */
@@ -28,78 +28,66 @@ export interface ListeningServer {
   close(): Promise<void>;
 }
 
-/** /healthz, /readyz and /metrics on METRICS_PORT; three fixed routes need no framework. */
-export function startOpsServer(options: OpsServerOptions): Promise<ListeningServer> {
-  const { logger, metrics } = options;
-  const handler: RequestListener = async (req, res) => {
-    const path = (req.url ?? "/").replace(/\?.*/, "");
-    try {
-      if (req.method !== "GET" && req.method !== "HEAD") {
-        res.writeHead(405, { Allow: "GET, HEAD" }).end();
-      } else if (path === "/healthz") {
-        sendJson(res, 200, { status: "ok" });
-      } else if (path === "/readyz") {
-        const readiness = await options.ready();
-        const { refused } = readiness;
-        sendJson(
-          res,
-          readiness.ok ? 200 : 503,
-          readiness.ok
-            ? { status: "ready", ...(refused && { refused }) }
-            : { status: "not ready", reason: readiness.reason, ...(refused && { refused }) },
-        );
-      } else if (path === "/metrics") {
-        const body = await metrics.text();
-        res.writeHead(200, { "Content-Type": metrics.contentType }).end(body);
-      } else {
-        sendJson(res, 404, { error: "not found; try /healthz, /readyz or /metrics" });
-      }
-    } catch (err) {
-      logger.error({ path, err: (err as Error).message }, "worker HTTP request failed");
-      if (!res.headersSent) sendJson(res, 500, { error: "internal error" });
-      else res.end();
-    }
-  };
-  return listen(createServer(handler), options.port, options.host, "METRICS_PORT", "METRICS_HOST");
+/**
+ * An operations server of the worker (this one, the dashboard): Fastify like the intake, without
+ * a request log. `authorize` runs first; then anything but GET and HEAD is refused with 405
+ * (`refusal` its text). Kept-alive connections close with the server, so a stopping worker exits
+ * at once.
+ */
+export function opsApp(
+  logger: Logger,
+  options: { authorize?: onRequestHookHandler; refusal?: string } = {},
+): FastifyInstance {
+  const app = Fastify({ logger: false, forceCloseConnections: true });
+  if (options.authorize) app.addHook("onRequest", options.authorize);
+  app.addHook("onRequest", async (request, reply) => {
+    if (request.method === "GET" || request.method === "HEAD") return;
+    reply.code(405).header("allow", "GET, HEAD");
+    return options.refusal ? reply.type("text/plain; charset=utf-8").send(options.refusal) : reply.send();
+  });
+  app.setErrorHandler((err, request, reply) => {
+    const path = request.url.replace(/\?.*/, "");
+    logger.error({ path, err: errorMessage(err) }, "worker HTTP request failed");
+    return reply.code(500).send({ error: "internal error" });
+  });
+  return app;
 }
 
-/**
- * Listens, or fails with an OperationalError naming the variables to change (a port in use is
- * the usual cause when two workers share a host).
- */
-export function listen(
-  server: Server,
+/** /healthz, /readyz and /metrics on METRICS_PORT. */
+export async function startOpsServer(options: OpsServerOptions): Promise<ListeningServer> {
+  const { metrics } = options;
+  const app = opsApp(options.logger);
+  app.addHook("onSend", async (_request, reply, payload) => {
+    if (reply.getHeader("content-type")?.toString().startsWith("application/json"))
+      reply.header("cache-control", "no-store");
+    return payload;
+  });
+  app.get("/healthz", async () => ({ status: "ok" }));
+  app.get("/readyz", async (_request, reply) => {
+    const readiness = await options.ready();
+    const named = readiness.refused && { refused: readiness.refused };
+    if (readiness.ok) return { status: "ready", ...named };
+    return reply.code(503).send({ status: "not ready", reason: readiness.reason, ...named });
+  });
+  app.get("/metrics", async (_request, reply) => reply.type(metrics.contentType).send(await metrics.text()));
+  app.setNotFoundHandler(async (_request, reply) =>
+    reply.code(404).send({ error: "not found; try /healthz, /readyz or /metrics" }),
+  );
+  return listening(app, options.port, options.host, { port: "METRICS_PORT", host: "METRICS_HOST" });
+}
+
+/** Listens (naming the variables when it cannot) and hands back the port and a close. */
+export async function listening(
+  app: FastifyInstance,
   port: number,
   host: string,
-  portVariable: string,
-  hostVariable: string,
+  variables: { port: string; host: string },
 ): Promise<ListeningServer> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException) => {
-      server.close();
-      reject(
-        new OperationalError(
-          `cannot listen on ${host}:${port} (${err.code ?? err.message}); set ${portVariable} to a free port or ${hostVariable} to an address of this host.`,
-        ),
-      );
-    };
-    server.once("error", onError);
-    server.listen(port, host, () => {
-      server.off("error", onError);
-      resolve({ port: (server.address() as AddressInfo).port, close: () => closeServer(server) });
-    });
-  });
-}
-
-/** Closes the server and its kept-alive connections, so a stopping worker exits at once. */
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
-}
-
-function sendJson(res: Parameters<RequestListener>[1], status: number, body: unknown): void {
-  res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store" });
-  res.end(JSON.stringify(body));
+  try {
+    const bound = await listenOn(app, port, host, variables);
+    return { port: bound, close: () => app.close() };
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
 }

@@ -96,7 +96,7 @@ export async function startOperations(options: OperationsOptions): Promise<Opera
     }
     if (dashboard) {
       for (const name of config.resultsQueues) open(name);
-      servers.push(await startDashboard(dashboard, queues));
+      servers.push(await startDashboard(dashboard, queues, logger));
     }
     const httpPort = config.metricsPort > 0 ? servers[0]?.port : undefined;
     const dashboardPort = dashboard ? servers.at(-1)?.port : undefined;

@@ -123,6 +123,22 @@ export const SETTINGS = {
   workerLockMs: { env: "WORKER_LOCK_MS", default: "30000", schema: kind.int(1000) },
   /** pino level; JSON lines on stdout. `debug` adds one line per HTTP exchange and stack traces. */
   logLevel: { env: "LOG_LEVEL", default: "info", schema: kind.logLevel },
+
+  // HTTP intake (`mde-cancel serve`).
+  /** Port of `mde-cancel serve`. */
+  intakePort: { env: "INTAKE_PORT", default: "8080", schema: kind.int(0, 65535) },
+  /** Its address: playbooks call from other hosts. */
+  intakeHost: { env: "INTAKE_HOST", default: "0.0.0.0", schema: kind.nonEmpty },
+  /** Requests per API key in one fixed window; generous, as Tines, Splunk SOAR and n8n ignore Retry-After. */
+  intakeRateLimit: { env: "INTAKE_RATE_LIMIT", default: "600/1m", schema: kind.rateWindow },
+  /** The absolute base of `Location` and `statusUrl` behind a proxy; unset: from each request's Host. */
+  intakePublicUrl: { env: "INTAKE_PUBLIC_URL", schema: kind.publicUrl },
+  /** `whsec_<base64>`: signs callbacks; unset: a request with a `callbackUrl` is refused. */
+  intakeWebhookSecret: { env: "INTAKE_WEBHOOK_SECRET", schema: kind.webhookSecret, secret: true },
+  /** `host[:port]` allowed as callback targets although private or loopback. */
+  intakeCallbackHosts: { env: "INTAKE_CALLBACK_HOSTS", schema: kind.hostList },
+  /** How long audit records are kept: long enough for an incident review a quarter later. */
+  auditRetentionMs: { env: "AUDIT_RETENTION", default: "90d", schema: kind.retention },
 } satisfies Record<string, Setting>;
 
 type Settings = typeof SETTINGS;

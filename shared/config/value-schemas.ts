@@ -78,6 +78,50 @@ export const rateLimits = z
       parseRateLimits(s) ?? invalid(ctx, "must be comma-separated N/<int><ms|s|m|h>, e.g. 100/1m,1500/1h"),
   );
 
+/** One window `N/<int><ms|s|m|h>` (the per-key limit of the HTTP intake). */
+export const rateWindow = z.string().transform((s, ctx): RateWindow => {
+  const windows = parseRateLimits(s);
+  return windows?.length === 1 && windows[0]
+    ? windows[0]
+    : invalid(ctx, "must be one window N/<int><ms|s|m|h>, e.g. 600/1m");
+});
+
+/** An absolute http(s) base URL without query or fragment, read without trailing slash. */
+export const publicUrl = z
+  .string()
+  .refine((s) => /^https?:\/\/[^/?#]+(\/[^?#]*)?$/.test(s) && URL.canParse(s), {
+    message: "must be an absolute http(s) URL without query or fragment, e.g. https://soar-gw.example.com",
+  })
+  .transform((s) => s.replace(/\/+$/, ""));
+
+/** A Standard Webhooks secret: `whsec_` and the base64 of 24 random bytes or more (the spec's minimum). */
+export const webhookSecret = z
+  .string()
+  .refine(
+    (s) => /^whsec_[A-Za-z0-9+/]+={0,2}$/.test(s) && Buffer.from(s.slice(6), "base64").length >= 24,
+    "must be whsec_ followed by the base64 of at least 24 random bytes",
+  );
+
+/** Comma-separated `host[:port]`, IPv6 in brackets; read in lower case. */
+export const hostList = z
+  .string()
+  .transform((s) =>
+    s
+      .split(",")
+      .map((h) => h.trim().toLowerCase())
+      .filter(Boolean),
+  )
+  .pipe(
+    z.array(
+      z
+        .string()
+        .regex(
+          /^([a-z0-9.-]+|\[[0-9a-f:.]+\])(:\d{1,5})?$/,
+          "must be comma-separated host[:port] entries, IPv6 in brackets",
+        ),
+    ),
+  );
+
 /** A share in (0, 1]. */
 export const share = z
   .string()

@@ -22,6 +22,8 @@ export const ERROR_CODES = [
   "upstream",
   "bad_request",
   "unknown_tenant",
+  /** `campaign --abort` finished the job before it sent its cancel: Defender was not asked. */
+  "aborted",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

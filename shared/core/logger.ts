@@ -25,6 +25,8 @@ export const REDACT_PATHS = [
   "*.Authorization",
   "*.headers.authorization",
   "*.headers.Authorization",
+  'headers["x-api-key"]',
+  '*.headers["x-api-key"]',
   "*.clientSecret",
   "err.config",
   "err.request",

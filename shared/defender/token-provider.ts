@@ -217,7 +217,9 @@ export function classifyAuthError(err: unknown): UnauthorizedError | TokenUnavai
     });
   }
   if (err instanceof AuthError)
-    return new TokenUnavailableError(`Entra ID could not be reached (${err.errorCode})`);
+    return new TokenUnavailableError(`Entra ID could not be reached (${err.errorCode})`, {
+      code: err.errorCode || undefined,
+    });
   return new TokenUnavailableError(`token request failed: ${errorMessage(err)}`);
 }
 

@@ -2,6 +2,13 @@
 
 import type { CancelResult, Outcome } from "../contract/cancel-result.js";
 import { OUTCOMES } from "../contract/cancel-result.js";
+import {
+  ADD_SCRIPT,
+  RECORD_SCRIPT,
+  REMOVE_SCRIPT,
+  SEAL_SCRIPT,
+  SET_CALLBACK_SCRIPT,
+} from "./campaign-scripts.js";
 import type { RedisConnection } from "./connection.js";
 import { defineScript, type LuaScript } from "./lua-script.js";
 
@@ -12,6 +19,8 @@ export interface CampaignRecord {
   comment: string;
   source: string;
   priority: number;
+  /** The tenant its actions belong to (absent on records written before it was kept). */
+  tenantId?: string;
   /** Distinct actions this campaign put a job in for. */
   total: number;
   /** Actions whose latest job has finished. */
@@ -19,62 +28,16 @@ export interface CampaignRecord {
   counts: Record<Outcome, number>;
 }
 
-/**
- * Keeps the latest outcome per action, so a replay of the failed ones moves them from `failed`
- * back to waiting and then to their new outcome, and every count stays true. Idempotent per job:
- * a result published twice (after a crash) is counted once.
- */
-const RECORD_SCRIPT = `
--- KEYS: record, outcomes (action -> outcome), jobs (finished job ids), failed (action ids)
--- ARGV: jobId, actionId, outcome, ttlMs
-if redis.call("EXISTS", KEYS[1]) == 0 then return 0 end
-if redis.call("SADD", KEYS[3], ARGV[1]) == 0 then return 0 end
-local old = redis.call("HGET", KEYS[2], ARGV[2])
-if old and old ~= "" then redis.call("HINCRBY", KEYS[1], "n:" .. old, -1) else redis.call("HINCRBY", KEYS[1], "done", 1) end
-redis.call("HSET", KEYS[2], ARGV[2], ARGV[3])
-redis.call("HINCRBY", KEYS[1], "n:" .. ARGV[3], 1)
-if ARGV[3] == "failed" then redis.call("SADD", KEYS[4], ARGV[2]) else redis.call("SREM", KEYS[4], ARGV[2]) end
-for i = 1, 4 do redis.call("PEXPIRE", KEYS[i], ARGV[4]) end
-return 1
-`;
-
-/** Puts actions into a campaign: new ones raise the total, finished ones (a replay) wait again. */
-const ADD_SCRIPT = `
--- KEYS: record, outcomes, jobs, failed; ARGV: ttlMs, actionId...
-local added = 0
-for i = 2, #ARGV do
-  local old = redis.call("HGET", KEYS[2], ARGV[i])
-  if not old then
-    redis.call("HINCRBY", KEYS[1], "total", 1)
-    added = added + 1
-  elseif old ~= "" then
-    redis.call("HINCRBY", KEYS[1], "n:" .. old, -1)
-    redis.call("HINCRBY", KEYS[1], "done", -1)
-    redis.call("SREM", KEYS[4], ARGV[i])
-    added = added + 1
-  end
-  redis.call("HSET", KEYS[2], ARGV[i], "")
-end
-for i = 1, 4 do redis.call("PEXPIRE", KEYS[i], ARGV[1]) end
-return added
-`;
-
-/** Takes back actions that got no job after all (another job already had them in hand). */
-const REMOVE_SCRIPT = `
--- KEYS: record, outcomes; ARGV: actionId...
-local removed = 0
-for i = 1, #ARGV do
-  if redis.call("HGET", KEYS[2], ARGV[i]) == "" then
-    redis.call("HDEL", KEYS[2], ARGV[i])
-    redis.call("HINCRBY", KEYS[1], "total", -1)
-    removed = removed + 1
-  end
-end
-return removed
-`;
+/** A campaign whose every action has its outcome, with the callback its starter registered. */
+export interface FinishedCampaign {
+  summary: CampaignRecord;
+  callbackUrl?: string;
+}
 
 export class CampaignStore {
-  private readonly recordScript: LuaScript<number>;
+  private readonly recordScript: LuaScript<string | null>;
+  private readonly sealScript: LuaScript<string | null>;
+  private readonly setCallbackScript: LuaScript<string | number>;
   private readonly addScript: LuaScript<number>;
   private readonly removeScript: LuaScript<number>;
 
@@ -84,12 +47,17 @@ export class CampaignStore {
     private readonly retentionMs: number,
   ) {
     this.recordScript = defineScript(redis, "mdeCampaignRecord", 4, RECORD_SCRIPT);
+    this.sealScript = defineScript(redis, "mdeCampaignSeal", 1, SEAL_SCRIPT);
+    this.setCallbackScript = defineScript(redis, "mdeCampaignSetCallback", 1, SET_CALLBACK_SCRIPT);
     this.addScript = defineScript(redis, "mdeCampaignAdd", 4, ADD_SCRIPT);
     this.removeScript = defineScript(redis, "mdeCampaignRemove", 2, REMOVE_SCRIPT);
   }
 
   /** Creates the record; false when a campaign of that id already exists. */
-  async create(id: string, fields: { comment: string; source: string; priority: number }): Promise<boolean> {
+  async create(
+    id: string,
+    fields: { comment: string; source: string; priority: number; tenantId?: string },
+  ): Promise<boolean> {
     const key = this.keys(id)[0];
     const created = await this.redis.hsetnx(key, "createdAt", new Date().toISOString());
     if (created === 0) return false;
@@ -100,8 +68,11 @@ export class CampaignStore {
         comment: fields.comment,
         source: fields.source,
         priority: fields.priority,
+        ...(fields.tenantId ? { tenantId: fields.tenantId } : {}),
         total: 0,
         done: 0,
+        // Not finished while its jobs are being added: seal() clears it.
+        adding: 1,
       })
       .pexpire(key, this.retentionMs)
       .zadd(this.indexKey(), Date.now(), id)
@@ -126,16 +97,42 @@ export class CampaignStore {
       await this.removeScript(record, outcomes, ...actionIds.slice(i, i + 1000));
   }
 
-  /** Records a finished job of the campaign; a second call for the same job changes nothing. */
-  async record(result: CancelResult): Promise<void> {
-    if (!result.campaignId || !result.machineActionId) return;
-    await this.recordScript(
+  /**
+   * Records a finished job of the campaign; a second call for the same job changes nothing.
+   * Answers the campaign when it has finished (again for a job recorded twice).
+   */
+  async record(result: CancelResult): Promise<FinishedCampaign | undefined> {
+    if (!result.campaignId || !result.machineActionId) return undefined;
+    const reply = await this.recordScript(
       ...this.keys(result.campaignId),
       result.jobId,
       result.machineActionId,
       result.outcome,
       this.retentionMs,
     );
+    return this.finished(result.campaignId, reply);
+  }
+
+  /** Every job has been added: answers the campaign when its jobs have all finished already. */
+  async seal(id: string): Promise<FinishedCampaign | undefined> {
+    return this.finished(id, await this.sealScript(this.keys(id)[0]));
+  }
+
+  /**
+   * Keeps `url` (never shown by get()) for `campaign.finished`. Answers whether the campaign is
+   * known, and the campaign when it has finished already: its callback is then the caller's to record.
+   */
+  async setCallback(id: string, url: string): Promise<{ found: boolean; finished?: FinishedCampaign }> {
+    const reply = await this.setCallbackScript(this.keys(id)[0], url);
+    if (reply === -1) return { found: false };
+    const finished = reply === 0 ? undefined : await this.finished(id, String(reply));
+    return { found: true, ...(finished ? { finished } : {}) };
+  }
+
+  private async finished(id: string, reply: string | null): Promise<FinishedCampaign | undefined> {
+    if (reply === null) return undefined;
+    const summary = await this.get(id);
+    return summary && { summary, ...(reply ? { callbackUrl: reply } : {}) };
   }
 
   async get(id: string): Promise<CampaignRecord | undefined> {
@@ -151,10 +148,24 @@ export class CampaignStore {
       comment: h.comment ?? "",
       source: h.source ?? "",
       priority: Number(h.priority ?? 0),
+      ...(h.tenantId ? { tenantId: h.tenantId } : {}),
       total: Number(h.total ?? 0),
       done: Number(h.done ?? 0),
       counts,
     };
+  }
+
+  /**
+   * One page of the ids of the campaign's finished jobs (SSCAN): `next` is null after the last
+   * page. A page may repeat a job of an earlier one (as a rehash can), never skip one.
+   */
+  async finishedJobs(
+    id: string,
+    cursor: string,
+    count: number,
+  ): Promise<{ jobIds: string[]; next: string | null }> {
+    const [next, jobIds] = await this.redis.sscan(this.keys(id)[2], cursor, "COUNT", count);
+    return { jobIds, next: next === "0" ? null : next };
   }
 
   async failedActions(id: string): Promise<string[]> {
@@ -166,6 +177,28 @@ export class CampaignStore {
     const ids = await this.redis.zrevrange(this.indexKey(), 0, limit - 1);
     const records = await Promise.all(ids.map((id) => this.get(id)));
     return records.filter((r): r is CampaignRecord => r !== undefined);
+  }
+
+  /**
+   * True while the campaign is not sealed: the start that created it has not added every job (it
+   * failed part-way, or is still adding), and may run again under its id to add the rest.
+   */
+  async adding(id: string): Promise<boolean> {
+    return (await this.redis.hexists(this.keys(id)[0], "adding")) === 1;
+  }
+
+  /** Each action's latest outcome in the campaign: "" while it waits, undefined when not in it. */
+  async outcomesOf(id: string, actionIds: string[]): Promise<(string | undefined)[]> {
+    if (actionIds.length === 0) return [];
+    const values = await this.redis.hmget(this.keys(id)[1], ...actionIds);
+    return values.map((v) => v ?? undefined);
+  }
+
+  /** One page (HSCAN) of the actions still waiting for their outcome; `next` is "0" after the last. */
+  async waitingActions(id: string, cursor: string): Promise<{ actionIds: string[]; next: string }> {
+    const [next, flat] = await this.redis.hscan(this.keys(id)[1], cursor, "COUNT", 500);
+    const actionIds = flat.filter((_entry, i) => i % 2 === 0 && flat[i + 1] === "");
+    return { actionIds, next };
   }
 
   private keys(id: string): [string, string, string, string] {

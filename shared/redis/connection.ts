@@ -10,6 +10,13 @@ export type RedisConnection = Redis | Cluster;
 /** How long any command may wait for Redis before it gives up (README: every command gives up within 10 s). */
 export const REDIS_CONNECT_TIMEOUT_MS = 10_000;
 
+/**
+ * How long one Redis call of a producer may go unanswered once connected (a frozen Redis, a cut
+ * network): the call fails and the command exits within the README's 15 s. Redis answers our
+ * largest call (a page of 1,000 jobs, a Lua script over 1,000 ids) in milliseconds.
+ */
+export const REDIS_COMMAND_TIMEOUT_MS = 5_000;
+
 /** The URL without its password, for messages. */
 export function describeRedisUrl(url: string): string {
   try {
@@ -24,16 +31,21 @@ export function describeRedisUrl(url: string): string {
 /**
  * Opens a connection and waits until Redis answers PING, or fails within `timeoutMs` with an
  * OperationalError. Workers (`blocking`) then reconnect forever, as BullMQ requires
- * (maxRetriesPerRequest null); producers fail fast instead of queueing commands offline.
+ * (maxRetriesPerRequest null), and wait as long as their blocking reads need; producers fail fast
+ * instead of queueing commands offline, and no call of theirs waits longer than `commandTimeoutMs`.
  */
 export async function connectRedis(
   url: string,
-  options: { blocking: boolean; timeoutMs?: number; queuePrefix?: string } = { blocking: false },
+  options: { blocking: boolean; timeoutMs?: number; commandTimeoutMs?: number; queuePrefix?: string } = {
+    blocking: false,
+  },
 ): Promise<RedisConnection> {
   const timeoutMs = options.timeoutMs ?? REDIS_CONNECT_TIMEOUT_MS;
   const nodeOptions = {
     connectTimeout: Math.min(timeoutMs, 5_000),
     maxRetriesPerRequest: options.blocking ? null : 1,
+    // Not on a worker's connection: BullMQ's blocking reads there wait on purpose.
+    ...(options.blocking ? {} : { commandTimeout: options.commandTimeoutMs ?? REDIS_COMMAND_TIMEOUT_MS }),
   };
   // Typed as either from the start: the callback below may swap it for a cluster client.
   let redis = new Redis(url, {
@@ -91,7 +103,7 @@ export function hasHashTag(prefix: string): boolean {
  */
 function clusterClient(
   url: string,
-  nodeOptions: { connectTimeout: number; maxRetriesPerRequest: number | null },
+  nodeOptions: { connectTimeout: number; maxRetriesPerRequest: number | null; commandTimeout?: number },
 ) {
   const u = new URL(url);
   const tls = u.protocol === "rediss:" ? { servername: u.hostname } : undefined;

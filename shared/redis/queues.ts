@@ -57,6 +57,11 @@ export function openQueue(
   return new Queue(name, { connection, prefix: config.queuePrefix });
 }
 
+/** Deliveries of signed callbacks, recorded by workers and sent by `serve`: one queue beside the cancel queue. */
+export function callbacksQueueName(config: Pick<Config, "cancelQueue">): string {
+  return `${config.cancelQueue}-callbacks`;
+}
+
 /** Redis key prefix for our own keys (limiter, cancel markers), in the queue's hash slot. */
 export function keyPrefix(config: Pick<Config, "queuePrefix" | "cancelQueue">): string {
   return `${config.queuePrefix}:${config.cancelQueue}`;

@@ -1,10 +1,12 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Queue } from "bullmq";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ActionStatus } from "../../sim/machine-action.js";
 import { collect, runCli, startCli } from "../support/cli.js";
 import { type Harness, newActionId, startHarness } from "../support/harness.js";
+import { REDIS_URL } from "../support/redis.js";
 import { waitFor } from "../support/wait.js";
 
 let h: Harness;
@@ -117,6 +119,18 @@ describe("mde-cancel campaign --ids-file", () => {
     expect(missing.stderr).toMatch(/--ids-file \/nonexistent\/ids.txt cannot be read/);
   });
 
+  it("checks every option before Redis: bad input with Redis down exits 2, naming each", async () => {
+    h = await startHarness();
+    const file = idsFile([newActionId()]);
+    const args = ["campaign", "--comment", "", "--ids-file", file, "--name", "no spaces", "--priority", "0"];
+    const run = await cli(args, { REDIS_URL: "redis://127.0.0.1:1" });
+    expect(run.code).toBe(2);
+    const lines = run.stderr.split("\n").filter(Boolean);
+    expect(lines).toHaveLength(1);
+    for (const named of ["--comment must not be empty", '--name "no spaces"', '--priority "0"'])
+      expect(lines[0]).toContain(named);
+  });
+
   it("enqueues 20,000 ids from one file, each once, in the campaign's record", async () => {
     h = await startHarness();
     const ids = Array.from({ length: 20_000 }, () => newActionId());
@@ -157,6 +171,35 @@ describe("mde-cancel campaign --ids-file", () => {
     expect(run.code).toBe(143);
     expect(run.stderr).toContain("Stopped waiting; campaign w goes on");
     expect(await h.cancelQueue.getJobCounts("prioritized")).toEqual({ prioritized: 2 });
+  });
+
+  it("stops waiting after --timeout with exit 1, saying the campaign goes on", async () => {
+    h = await startHarness();
+    const file = idsFile(add(2));
+    const run = await cli([
+      "campaign",
+      "--comment",
+      "x",
+      "--ids-file",
+      file,
+      "--name",
+      "t",
+      "--wait",
+      "--timeout",
+      "2s",
+    ]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("Stopped waiting after 2 s (--timeout); campaign t goes on");
+    expect(await h.cancelQueue.getJobCounts("prioritized")).toEqual({ prioritized: 2 });
+    for (const bad of [
+      ["--wait", "--timeout", "soon"],
+      ["--timeout", "2s"],
+    ]) {
+      const refused = await cli(["campaign", "--comment", "x", "--ids-file", file, ...bad]);
+      expect(refused.code, bad.join(" ")).toBe(2);
+      expect(refused.stderr).toMatch(/--timeout/);
+    }
+    expect(await h.cancelQueue.count()).toBe(2);
   });
 
   it("leaves an action already queued elsewhere to its job, outside the campaign", async () => {
@@ -209,6 +252,16 @@ describe("mde-cancel campaign --filter", () => {
     const run = await cli(["campaign", "--comment", "x", "--filter", "status eq 'Pending'", "--max", "5"]);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/more than --max 5/);
+    expect(await h.cancelQueue.count()).toBe(0);
+  });
+
+  it("refuses a bad comment before the filter spends any list budget", async () => {
+    h = await startHarness();
+    add(2);
+    const run = await cli(["campaign", "--comment", " ", "--filter", "status eq 'Pending'"]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/--comment must not be empty/);
+    expect(h.sim.requests.filter((r) => r.endpoint === "list")).toHaveLength(0);
     expect(await h.cancelQueue.count()).toBe(0);
   });
 
@@ -325,6 +378,36 @@ describe("mde-cancel results and status", () => {
     expect(await h.resultsQueue.getJobCounts("waiting")).toEqual({ waiting: 2 });
     const text = await cli(["results"]);
     expect(text.stdout).toMatch(/cancelled\s+\S+\s+Cancelled\s+job /);
+  });
+
+  it("warns past 10,000 unconsumed results in a results queue, naming it", async () => {
+    h = await startHarness({ env: { RESULTS_QUEUE: "mde-cancel-results,ticketing" } });
+    // A second subscriber's queue nobody reads: 10,001 results waiting, added cheaply.
+    const ticketing = new Queue("ticketing", { connection: { url: REDIS_URL }, prefix: h.prefix });
+    try {
+      for (let i = 0; i < 10_001; i += 1_000)
+        await ticketing.addBulk(
+          Array.from({ length: Math.min(1_000, 10_001 - i) }, () => ({ name: "result", data: {} })),
+        );
+    } finally {
+      await ticketing.close();
+    }
+    await h.enqueue([{ machineActionId: add(1)[0] as string, comment: "x" }]);
+    const json = JSON.parse((await cli(["status", "--json"])).stdout);
+    expect(json.warnings).toEqual([
+      expect.objectContaining({
+        queue: "ticketing",
+        unconsumed: 10_001,
+        message: expect.stringContaining("ticketing"),
+      }),
+    ]);
+    const text = await cli(["status"]);
+    expect(text.code).toBe(0);
+    const warnings = text.stdout.split("\n").filter((l) => l.startsWith("warning:"));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(
+      /results queue ticketing holds 10,001 unconsumed results \(more than 10,000\)/,
+    );
   });
 
   it("shows job counts, the budget left and any 429 pause", async () => {

@@ -90,6 +90,24 @@ describe("mde-cancel enqueue", () => {
     expect(await h.cancelQueue.count()).toBe(0);
   });
 
+  it("names every bad argument in one line, with exit 2, before it asks Redis", async () => {
+    const run = await runCli(
+      ["enqueue", ID, "not-a-guid", "--comment", " ", "--priority", "0", "--tenant", "contoso"],
+      { REDIS_URL: "redis://127.0.0.1:1", AZURE_TENANT_ID: ID, LOG_LEVEL: "info" },
+    );
+    expect(run.code).toBe(2);
+    const lines = run.stderr.split("\n").filter(Boolean);
+    expect(lines).toHaveLength(1);
+    for (const named of [
+      '"not-a-guid"',
+      '--priority "0"',
+      '--tenant "contoso"',
+      "--comment must not be empty",
+    ])
+      expect(lines[0]).toContain(named);
+    expect(lines[0]).not.toContain(`"${ID}"`);
+  });
+
   it("exits 2 naming a malformed variable", async () => {
     const run = await runCli(["enqueue", ID, "--comment", "x"], {
       MDE_RATE_LIMITS: "lots",

@@ -1,8 +1,9 @@
+import { Queue } from "bullmq";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Producer } from "../../jobs/producer.js";
 import { parseConfig } from "../../shared/config/config.js";
 import { UsageError } from "../../shared/core/errors.js";
-import { type Harness, startHarness, TENANT } from "../support/harness.js";
+import { type Harness, newActionId, startHarness, TENANT } from "../support/harness.js";
 import { type RedisGate, startRedisGate } from "../support/redis-gate.js";
 import { waitFor } from "../support/wait.js";
 
@@ -72,6 +73,69 @@ describe("Producer", () => {
     expect(jobs.map((j) => j.data.machineActionId).sort()).toEqual(
       pending.map((id) => id.toLowerCase()).sort(),
     );
+  });
+
+  it("refuses a bad comment or name before a filter spends list budget", async () => {
+    const { harness, producer } = await open();
+    harness.sim.store.add();
+    const start = producer.startCampaign({
+      tenantId: TENANT,
+      source: { filter: "status eq 'Pending'", max: 10 },
+      comment: "",
+      campaignId: "not/a/name",
+    });
+    await expect(start).rejects.toThrow(UsageError);
+    await expect(start).rejects.toThrow(/--comment must not be empty; --name "not\/a\/name"/);
+    expect(harness.sim.requests.filter((r) => r.endpoint === "list")).toHaveLength(0);
+  });
+
+  /** Queue.addBulk failing on its second call (the second 1,000 jobs): Redis froze, or its reply was lost. */
+  function failSecondAddBulk(options: { afterRedisRanIt: boolean }) {
+    const original = Queue.prototype.addBulk;
+    let calls = 0;
+    return vi.spyOn(Queue.prototype, "addBulk").mockImplementation(async function (this: Queue, jobs) {
+      calls += 1;
+      if (calls !== 2) return original.call(this, jobs);
+      if (options.afterRedisRanIt) await original.call(this, jobs);
+      throw new Error("Command timed out");
+    });
+  }
+
+  it("counts only the jobs added when adding fails part-way; the same start then adds the rest", async () => {
+    const { harness, producer } = await open();
+    const ids = Array.from({ length: 1500 }, () => newActionId());
+    const order = { tenantId: TENANT, source: { ids, label: "test" }, comment: "x", campaignId: "part" };
+    const fault = failSecondAddBulk({ afterRedisRanIt: false });
+    await expect(producer.startCampaign(order)).rejects.toThrow(
+      /^Campaign part stopped part-way with 1000 job\(s\) added: Redis stopped answering .* --name part to add the rest\.$/,
+    );
+    fault.mockRestore();
+    expect(await producer.campaign("part")).toMatchObject({ total: 1000, done: 0 });
+    expect(await harness.cancelQueue.count()).toBe(1000);
+
+    expect(await producer.startCampaign(order)).toEqual({
+      campaignId: "part",
+      added: 500,
+      alreadyQueued: [],
+    });
+    expect(await producer.campaign("part")).toMatchObject({ total: 1500 });
+    expect(await harness.cancelQueue.count()).toBe(1500);
+    // Started whole: the id is taken now.
+    await expect(producer.startCampaign(order)).rejects.toThrow(/Campaign part already exists/);
+  });
+
+  it("keeps the actions whose jobs Redis added before the reply was lost", async () => {
+    const { harness, producer } = await open();
+    const ids = Array.from({ length: 1500 }, () => newActionId());
+    const order = { tenantId: TENANT, source: { ids, label: "test" }, comment: "x", campaignId: "lost" };
+    const fault = failSecondAddBulk({ afterRedisRanIt: true });
+    await expect(producer.startCampaign(order)).rejects.toThrow(/stopped part-way/);
+    fault.mockRestore();
+    expect(await producer.campaign("lost")).toMatchObject({ total: 1500 });
+    // Running it again adds nothing: every action already has its campaign job.
+    expect(await producer.startCampaign(order)).toEqual({ campaignId: "lost", added: 0, alreadyQueued: [] });
+    expect(await producer.campaign("lost")).toMatchObject({ total: 1500 });
+    expect(await harness.cancelQueue.count()).toBe(1500);
   });
 
   it("refuses to replay a campaign it does not keep", async () => {

@@ -70,6 +70,18 @@ describe("mde-cancel worker and SIGHUP", () => {
       for (const job of [stillServed, firstTenant])
         expect(results.find((r) => r.jobId === job?.jobId)).toMatchObject({ outcome: "cancelled" });
       expect(worker.exitCode).toBeNull();
+      // results --tenant: that tenant's results only (the job that named it before it was served
+      // kept the name it gave, and is not among them).
+      writeTenantsFile(file, [healthy, sovereign]);
+      const listed = await runCli(["results", "--tenant", "sovereign", "--json"], harness.env);
+      const theirs = listed.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
+      expect(theirs.map((r) => [r.tenantId, r.outcome])).toEqual([
+        [SOVEREIGN, "cancelled"],
+        [SOVEREIGN, "cancelled"],
+      ]);
     } finally {
       worker.kill("SIGTERM");
     }
@@ -92,9 +104,12 @@ describe("front doors and unknown tenants", () => {
     ]) {
       const run = await runCli(args, env);
       expect(run.code, args.join(" ")).toBe(2);
-      expect(run.stderr.trim()).toBe(
-        `mde-cancel: --tenant "nobody" is not a tenant of MDE_TENANTS_FILE ${file}; give the id or name of one of its tenants (healthy, sovereign).`,
+      // enqueue and campaign name every bad argument after "Nothing was enqueued: ".
+      expect(run.stderr.trim()).toMatch(/^mde-cancel: (Nothing was enqueued: )?--tenant "nobody" is not/);
+      expect(run.stderr.trim()).toContain(
+        `--tenant "nobody" is not a tenant of MDE_TENANTS_FILE ${file}; give the id or name of one of its tenants (healthy, sovereign).`,
       );
+      expect(run.stderr.trim().split("\n")).toHaveLength(1);
     }
     expect(await harness.cancelQueue.count()).toBe(0);
     // Names and ids in any case; the job stores the id.

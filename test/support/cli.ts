@@ -13,15 +13,19 @@ export interface CliRun {
   ms: number;
 }
 
-/** Runs a TypeScript file of the repository (an example) in its own process, like startCli. */
-export function runScript(file: string, args: string[], env: Record<string, string>): Promise<CliRun> {
-  const started = Date.now();
-  const child = spawn(process.execPath, ["--import", tsx, join(root, file), ...args], {
+/** Starts a TypeScript file of the repository (an example) in its own process, like startCli. */
+export function startScript(file: string, args: string[], env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ["--import", tsx, join(root, file), ...args], {
     cwd: root,
     env: { PATH: process.env.PATH ?? "", NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  return collect(child, started);
+}
+
+/** Runs a TypeScript file of the repository (an example) to its end. */
+export function runScript(file: string, args: string[], env: Record<string, string>): Promise<CliRun> {
+  const started = Date.now();
+  return collect(startScript(file, args, env), started);
 }
 
 /** Starts `mde-cancel <args>` from source in its own process, with exactly `env` plus PATH and the CA. */

@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { type Job, Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { enqueueCancels } from "../../jobs/enqueue.js";
@@ -8,10 +7,10 @@ import { type Config, parseConfig } from "../../shared/config/config.js";
 import { loadTenants } from "../../shared/config/tenants.js";
 import type { CancelRequest } from "../../shared/contract/cancel-job.js";
 import type { CancelResult } from "../../shared/contract/cancel-result.js";
-import { createLogger } from "../../shared/core/logger.js";
 import { ensureClientCert, ensureServerCert } from "../../sim/certs.js";
 import { type Simulator, type SimulatorOptions, startSimulator } from "../../sim/server.js";
 import { type RunningWorker, type StartWorkerOptions, startWorker } from "../../worker/run-worker.js";
+import { capturingLogger } from "./log-lines.js";
 import { deleteKeys, REDIS_URL, uniquePrefix } from "./redis.js";
 import { waitFor } from "./wait.js";
 
@@ -73,13 +72,7 @@ export async function startHarness(
   };
   const config = parseConfig(env);
   const logs: string[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      logs.push(...String(chunk).split("\n").filter(Boolean));
-      done();
-    },
-  });
-  const logger = createLogger(config.logLevel, sink);
+  const logger = capturingLogger(config.logLevel, logs);
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const cancelQueue = new Queue(config.cancelQueue, { connection, prefix });
   const resultsQueue = new Queue(config.resultsQueues[0] ?? "unused", { connection, prefix });

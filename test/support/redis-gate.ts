@@ -12,6 +12,14 @@ export interface RedisGate {
   reset(): void;
   /** New connections reset since `reset()`: each is a client trying again after an error. */
   refused(): number;
+  /**
+   * Lets connections through until Redis has sent one `marker` (e.g. "PONG", the end of
+   * connectRedis's handshake), then freezes it: nothing more passes either way, as if Redis had
+   * stopped (SIGSTOP, a cut network) after the client connected. The sockets stay open.
+   */
+  freezeAfter(marker: string): void;
+  /** Connections frozen by freezeAfter so far. */
+  frozen(): number;
   close(): Promise<void>;
 }
 
@@ -24,6 +32,8 @@ export async function startRedisGate(options: { open?: boolean } = {}): Promise<
   let state: "shut" | "open" | "reset" = options.open ? "open" : "shut";
   const held: Socket[] = [];
   let refused = 0;
+  let freezeMarker: string | undefined;
+  let frozen = 0;
   const sockets = new Set<Socket>();
   const track = (socket: Socket) => {
     sockets.add(socket);
@@ -33,9 +43,25 @@ export async function startRedisGate(options: { open?: boolean } = {}): Promise<
   };
   const pass = (client: Socket) => {
     const upstream = track(connect(Number(target.port || 6379), target.hostname));
-    client.pipe(upstream).pipe(client);
+    let stopped = false;
+    client.on("data", (chunk) => {
+      if (!stopped) upstream.write(chunk);
+    });
+    upstream.on("data", (chunk: Buffer) => {
+      if (stopped) return;
+      client.write(chunk);
+      if (freezeMarker !== undefined && chunk.includes(freezeMarker)) {
+        stopped = true;
+        frozen += 1;
+      }
+    });
     client.on("close", () => upstream.destroy());
     upstream.on("close", () => client.destroy());
+    client.resume(); // a held client was paused
+  };
+  const open = () => {
+    state = "open";
+    for (const client of held.splice(0)) pass(client);
   };
   const server = createServer((client) => {
     track(client);
@@ -50,15 +76,17 @@ export async function startRedisGate(options: { open?: boolean } = {}): Promise<
   return {
     url: `redis://127.0.0.1:${port}`,
     held: () => held.length,
-    open() {
-      state = "open";
-      for (const client of held.splice(0)) pass(client);
-    },
+    open,
     reset() {
       state = "reset";
       for (const socket of sockets) socket.resetAndDestroy();
     },
     refused: () => refused,
+    freezeAfter(marker) {
+      freezeMarker = marker;
+      open();
+    },
+    frozen: () => frozen,
     async close() {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -17,6 +17,10 @@ export interface RedisServer {
   shutdown(): Promise<void>;
   /** SIGKILL, as a crash or a lost host would: nothing is flushed. */
   kill(): Promise<void>;
+  /** SIGSTOP: Redis freezes with every connection open, answering nothing until `resume()`. */
+  freeze(): void;
+  /** SIGCONT after `freeze()`. */
+  resume(): void;
   readonly running: boolean;
 }
 
@@ -36,6 +40,12 @@ export async function redisServer(args: string[] = [], port?: number): Promise<R
     },
     get running() {
       return child !== undefined && child.exitCode === null && child.signalCode === null;
+    },
+    freeze() {
+      child?.kill("SIGSTOP");
+    },
+    resume() {
+      child?.kill("SIGCONT");
     },
     async kill() {
       const gone = child;

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { parseConfig, SETTINGS } from "../../shared/config/config.js";
+import { type Config, parseConfig, SETTINGS } from "../../shared/config/config.js";
 import { requireWorkerCredentials } from "../../shared/config/credentials.js";
 import { UsageError } from "../../shared/core/errors.js";
 
@@ -25,6 +25,7 @@ describe("parseConfig", () => {
     expect(c.cancelQueue).toBe("mde-cancel");
     expect(c.resultsQueues).toEqual(["mde-cancel-results"]);
     expect(c.resultRetentionMs).toBe(7 * 86_400_000);
+    expect(c.auditRetentionMs).toBe(90 * 86_400_000);
     expect(c.apiBaseUrl).toBe("https://api.securitycenter.microsoft.com");
     expect(c.tokenScope).toBe("https://api.securitycenter.microsoft.com/.default");
     expect(c.authorityHost).toBe("https://login.microsoftonline.com");
@@ -82,6 +83,7 @@ describe("parseConfig", () => {
     expect(message).toMatch(/WORKER_CONCURRENCY="ten"/);
     expect(message).toMatch(/MDE_RATE_LIMITS="100\/minute" must be comma-separated/);
     expect(message).toMatch(/RESULT_RETENTION="7w"/);
+    expect(refusal({ AUDIT_RETENTION: "3 months" })).toMatch(/AUDIT_RETENTION="3 months" must be <int>/);
     expect(refusal({ CAMPAIGN_BUDGET_SHARE: "0" })).toMatch(/CAMPAIGN_BUDGET_SHARE/);
     expect(refusal({ CAMPAIGN_BUDGET_SHARE: "1.5" })).toMatch(/CAMPAIGN_BUDGET_SHARE/);
     expect(refusal({ REDIS_URL: "http://localhost" })).toMatch(/REDIS_URL must start with redis:\/\//);
@@ -146,5 +148,75 @@ describe("the documentation of the settings", () => {
     const lines = new Map([...example.matchAll(/^(?:# )?([A-Z_]+)=(.*)$/gm)].map((m) => [m[1], m[2]]));
     expect([...lines.keys()].sort()).toEqual(settings.map((s) => s.env).sort());
     for (const s of settings) expect(lines.get(s.env), s.env).toBe(s.default);
+  });
+});
+
+/** The intake's part of the Config. */
+function intake(env: Record<string, string>): Partial<Config> {
+  const c = parseConfig(env);
+  return {
+    intakePort: c.intakePort,
+    intakeHost: c.intakeHost,
+    intakeRateLimit: c.intakeRateLimit,
+    intakePublicUrl: c.intakePublicUrl,
+    intakeWebhookSecret: c.intakeWebhookSecret,
+    intakeCallbackHosts: c.intakeCallbackHosts,
+    auditRetentionMs: c.auditRetentionMs,
+  };
+}
+
+const SECRET = `whsec_${Buffer.alloc(32, 7).toString("base64")}`;
+
+describe("the HTTP intake's settings", () => {
+  it("applies the contract's defaults", () => {
+    expect(intake({})).toEqual({
+      intakePort: 8080,
+      intakeHost: "0.0.0.0",
+      intakeRateLimit: { limit: 600, windowMs: 60_000 },
+      intakePublicUrl: undefined,
+      intakeWebhookSecret: undefined,
+      intakeCallbackHosts: undefined,
+      auditRetentionMs: 90 * 86_400_000,
+    });
+  });
+
+  it("reads every setting", () => {
+    expect(
+      intake({
+        INTAKE_PORT: "9000",
+        INTAKE_HOST: "127.0.0.1",
+        INTAKE_RATE_LIMIT: "100/10s",
+        INTAKE_PUBLIC_URL: "https://soar-gw.example.com/mde/",
+        INTAKE_WEBHOOK_SECRET: SECRET,
+        INTAKE_CALLBACK_HOSTS: "Hooks.internal:8443, 127.0.0.2,[::1]:9000",
+        AUDIT_RETENTION: "30d",
+      }),
+    ).toEqual({
+      intakePort: 9000,
+      intakeHost: "127.0.0.1",
+      intakeRateLimit: { limit: 100, windowMs: 10_000 },
+      intakePublicUrl: "https://soar-gw.example.com/mde",
+      intakeWebhookSecret: SECRET,
+      intakeCallbackHosts: ["hooks.internal:8443", "127.0.0.2", "[::1]:9000"],
+      auditRetentionMs: 30 * 86_400_000,
+    });
+  });
+
+  it("refuses each malformed setting by name", () => {
+    expect(refusal({ INTAKE_PORT: "70000" })).toMatch(/INTAKE_PORT="70000"/);
+    expect(refusal({ INTAKE_RATE_LIMIT: "600/1m,10/1s" })).toMatch(/INTAKE_RATE_LIMIT.*one window/);
+    expect(refusal({ INTAKE_RATE_LIMIT: "lots" })).toMatch(/INTAKE_RATE_LIMIT/);
+    expect(refusal({ INTAKE_PUBLIC_URL: "soar-gw.example.com" })).toMatch(/INTAKE_PUBLIC_URL/);
+    expect(refusal({ INTAKE_PUBLIC_URL: "https://x.example.com/?a=1" })).toMatch(/INTAKE_PUBLIC_URL/);
+    expect(refusal({ INTAKE_CALLBACK_HOSTS: "https://hooks.example.com" })).toMatch(/INTAKE_CALLBACK_HOSTS/);
+    expect(refusal({ AUDIT_RETENTION: "forever" })).toMatch(/AUDIT_RETENTION/);
+  });
+
+  it("refuses a short or malformed webhook secret without echoing it", () => {
+    for (const secret of ["whsec_c2hvcnQ=", "not-a-secret", Buffer.alloc(32).toString("base64")]) {
+      const message = refusal({ INTAKE_WEBHOOK_SECRET: secret });
+      expect(message).toContain("INTAKE_WEBHOOK_SECRET");
+      expect(message).not.toContain(secret);
+    }
   });
 });

@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 const root = join(import.meta.dirname, "..", "..");
 
 /** Folders whose files ship or show how to use the product; test/ may poke Redis as it likes. */
-const PRODUCT_ROOMS = ["shared", "jobs", "worker", "cli", "sim", "examples", "bench"];
+const PRODUCT_ROOMS = ["shared", "jobs", "worker", "intake", "cli", "sim", "examples", "bench"];
 const LUA = /redis\.p?call\s*\(|defineCommand|\beval(sha)?\s*\(/;
 
 interface SourceFile {
@@ -108,6 +108,12 @@ const probes: { room: string; source: string; refusal: RegExp | null }[] = [
     refusal: /Only shared\/defender\/ talks to Microsoft/,
   },
   { room: "jobs", source: 'import "ioredis";', refusal: /Only shared\/redis\/ opens ioredis/ },
+  {
+    room: "intake",
+    source: 'import "../worker/run-worker.js";',
+    refusal: /intake\/ builds on jobs\/ and shared\/ only/,
+  },
+  { room: "intake", source: 'import "ioredis";', refusal: /Only shared\/redis\/ opens ioredis/ },
   { room: "sim", source: 'import "../shared/core/errors.js";', refusal: /sim\/ stands in for Microsoft/ },
   { room: "shared/config", source: "export const url = process.env.REDIS_URL;", refusal: /process\.env/ },
   // What each room may do.
@@ -115,6 +121,7 @@ const probes: { room: string; source: string; refusal: RegExp | null }[] = [
   { room: "shared/redis", source: 'import "ioredis";', refusal: null },
   { room: "sim", source: 'import "../shared/config/durations.js";', refusal: null },
   { room: "cli", source: 'import "../sim/server.js";', refusal: null },
+  { room: "intake", source: 'import "../jobs/producer.js";', refusal: null },
 ];
 
 interface Diagnostic {
