@@ -15,6 +15,7 @@ import { ProgressView, printDryRun, printSummary } from "./campaign-view.js";
 import { cliClient } from "./cli-client.js";
 import { durationOption, integerOption, problemOf, refuse } from "./options.js";
 import { shutdownSignal, signalExitCode } from "./shutdown-signal.js";
+import { tenantOption } from "./tenant-option.js";
 
 interface CampaignOptions {
   comment?: string;
@@ -24,6 +25,7 @@ interface CampaignOptions {
   max: string;
   yes?: boolean;
   retryFailed?: string;
+  tenant?: string;
   name?: string;
   priority?: string;
   dryRun?: boolean;
@@ -52,6 +54,7 @@ export function campaignCommand(env: NodeJS.ProcessEnv): Command {
       "--retry-failed <campaignId>",
       "enqueue again the actions of that campaign whose outcome was failed",
     )
+    .option("--tenant <id|name>", "tenant GUID, or name from MDE_TENANTS_FILE (default: the default tenant)")
     .option("--name <s>", "campaign id (default: generated)")
     .option(
       "--priority <n>",
@@ -69,13 +72,20 @@ export function campaignCommand(env: NodeJS.ProcessEnv): Command {
     )
     .option("--json", "print JSON instead of text")
     .action((opts: CampaignOptions) => {
-      const config = parseConfig(readEnvironment(env, process.cwd()));
-      return opts.abort === undefined ? runCampaign(config, opts) : runAbort(config, opts.abort, opts);
+      const environment = readEnvironment(env, process.cwd());
+      const config = parseConfig(environment);
+      return opts.abort === undefined
+        ? runCampaign(config, environment, opts)
+        : runAbort(config, opts.abort, opts);
     });
 }
 
-async function runCampaign(config: Config, opts: CampaignOptions): Promise<void> {
-  const order = campaignOrder(config, opts);
+async function runCampaign(
+  config: Config,
+  environment: Record<string, string | undefined>,
+  opts: CampaignOptions,
+): Promise<void> {
+  const order = campaignOrder(config, environment, opts);
   const timeoutMs = opts.timeout === undefined ? undefined : durationOption("--timeout", opts.timeout);
   const json = Boolean(opts.json);
   const print = (text: string) => process.stdout.write(`${text}\n`);
@@ -96,15 +106,20 @@ async function runCampaign(config: Config, opts: CampaignOptions): Promise<void>
         print(`${started.alreadyQueued.length} action(s) already had a job in flight and were left to it.`);
     }
   };
-  await withProducer(config, run, { client: cliClient() });
+  await withProducer(config, run, { client: cliClient(), env: environment });
 }
 
 /**
  * The options as a campaign order: every argument checked, each bad one named at once, and an ids
  * file read and parsed, before Redis is asked or a filter spends list budget.
  */
-function campaignOrder(config: Config, opts: CampaignOptions): CampaignOrder {
+function campaignOrder(
+  config: Config,
+  environment: Record<string, string | undefined>,
+  opts: CampaignOptions,
+): CampaignOrder {
   const sources = [opts.idsFile, opts.filter, opts.retryFailed].filter((s) => s !== undefined);
+  let tenantId: string | undefined;
   refuse(
     [
       sources.length === 1 ? undefined : "give exactly one of --ids-file, --filter or --retry-failed",
@@ -116,14 +131,17 @@ function campaignOrder(config: Config, opts: CampaignOptions): CampaignOrder {
       problemOf(() => checkCampaign({ comment: opts.comment ?? "-", campaignId: opts.name })),
       problemOf(() => opts.timeout === undefined || durationOption("--timeout", opts.timeout)),
       opts.timeout === undefined || opts.wait ? undefined : "--timeout needs --wait",
-      config.tenantId ? undefined : "a campaign needs AZURE_TENANT_ID, the tenant its actions belong to",
+      // The tenant whose actions these are: named, else the default one.
+      problemOf(() => {
+        tenantId = tenantOption(config, environment, opts.tenant, true);
+      }),
     ],
     "Nothing was enqueued: ",
   );
   const max = Number(opts.max);
   const priority = opts.priority === undefined ? undefined : Number(opts.priority);
   const base = {
-    tenantId: config.tenantId as string,
+    tenantId,
     comment: opts.comment as string,
     campaignId: opts.name,
     priority,

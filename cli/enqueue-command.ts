@@ -11,6 +11,7 @@ import {
 } from "../shared/contract/limits.js";
 import { cliClient } from "./cli-client.js";
 import { integerOption, problemOf, refuse } from "./options.js";
+import { tenantOption } from "./tenant-option.js";
 
 export function enqueueCommand(env: NodeJS.ProcessEnv): Command {
   return new Command("enqueue")
@@ -20,15 +21,17 @@ export function enqueueCommand(env: NodeJS.ProcessEnv): Command {
       "--comment <text>",
       `cancellation comment sent to Defender (1..${MAX_COMMENT_CHARS} characters)`,
     )
-    .option("--tenant <id>", "tenant GUID (default: AZURE_TENANT_ID)")
+    .option("--tenant <id|name>", "tenant GUID, or name from MDE_TENANTS_FILE (default: the default tenant)")
     .option("--correlation-id <s>", "correlation id carried to the result")
     .option("--requested-by <s>", "who asked, carried to the result")
     .option("--priority <n>", `BullMQ priority 1..${MAX_PRIORITY} (default: none, taken first)`)
     .option("--json", "print one JSON object per action")
     .action(async (ids: string[], opts: Record<string, string | boolean | undefined>) => {
-      const config = parseConfig(readEnvironment(env, process.cwd()));
+      const environment = readEnvironment(env, process.cwd());
+      const config = parseConfig(environment);
       const comment = String(opts.comment);
       const tenant = opts.tenant === undefined ? undefined : String(opts.tenant);
+      let tenantId: string | undefined;
       const badIds = ids.filter((id) => !isGuid(id));
       // Every bad argument named in one sentence, before Redis is asked (the contract: all or nothing).
       refuse(
@@ -41,12 +44,9 @@ export function enqueueCommand(env: NodeJS.ProcessEnv): Command {
               opts.priority === undefined ||
               integerOption("--priority", String(opts.priority), 1, MAX_PRIORITY),
           ),
-          tenant === undefined || isGuid(tenant)
-            ? undefined
-            : `--tenant ${JSON.stringify(tenant)} must be a tenant GUID`,
-          tenant === undefined && !config.tenantId
-            ? "no tenant: pass --tenant or set AZURE_TENANT_ID"
-            : undefined,
+          problemOf(() => {
+            tenantId = tenantOption(config, environment, tenant, true);
+          }),
           commentProblem(comment) && `--comment ${commentProblem(comment)}`,
           textProblem("--correlation-id", opts.correlationId),
           textProblem("--requested-by", opts.requestedBy),
@@ -57,7 +57,7 @@ export function enqueueCommand(env: NodeJS.ProcessEnv): Command {
       const requests = ids.map((machineActionId) => ({
         machineActionId,
         comment,
-        tenantId: tenant,
+        tenantId,
         correlationId: opts.correlationId as string | undefined,
         requestedBy: opts.requestedBy as string | undefined,
       }));
@@ -71,7 +71,7 @@ export function enqueueCommand(env: NodeJS.ProcessEnv): Command {
           );
         }
       };
-      await withProducer(config, run, { client: cliClient() });
+      await withProducer(config, run, { client: cliClient(), env: environment });
     });
 }
 

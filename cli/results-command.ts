@@ -6,10 +6,12 @@ import { parseConfig, readEnvironment } from "../shared/config/config.js";
 import type { CancelResult } from "../shared/contract/cancel-result.js";
 import { durationOption, integerOption, problemOf, refuse } from "./options.js";
 import { shutdownSignal } from "./shutdown-signal.js";
+import { tenantOption } from "./tenant-option.js";
 
 interface ResultsOptions {
   follow?: boolean;
   campaign?: string;
+  tenant?: string;
   since?: string;
   limit?: string;
   json?: boolean;
@@ -24,16 +26,23 @@ export function resultsCommand(env: NodeJS.ProcessEnv): Command {
     .option("--limit <n>", "at most this many results (the newest)")
     .option("--follow", "then keep printing new results as jobs finish, oldest first (Ctrl-C stops)")
     .option("--campaign <id>", "only the results of this campaign")
+    .option("--tenant <id|name>", "only the results of this tenant (a GUID, or a name from MDE_TENANTS_FILE)")
     .option("--json", "print JSON Lines")
     .action(async (opts: ResultsOptions) => {
-      const config = parseConfig(readEnvironment(env, process.cwd()));
+      const environment = readEnvironment(env, process.cwd());
+      const config = parseConfig(environment);
+      let tenantId: string | undefined;
       refuse([
+        problemOf(() => {
+          tenantId = tenantOption(config, environment, opts.tenant, false);
+        }),
         problemOf(() => opts.since === undefined || durationOption("--since", opts.since)),
         problemOf(() => opts.limit === undefined || integerOption("--limit", opts.limit, 1)),
       ]);
       const startedAt = Date.now();
       const read = {
         campaignId: opts.campaign,
+        tenantId,
         since: opts.since === undefined ? undefined : startedAt - durationOption("--since", opts.since),
         limit: opts.limit === undefined ? undefined : Number(opts.limit),
       };
@@ -52,6 +61,7 @@ export function resultsCommand(env: NodeJS.ProcessEnv): Command {
         try {
           await producer.followResults(print, {
             campaignId: opts.campaign,
+            tenantId,
             signal: shutdown.signal,
             seen: printed,
           });

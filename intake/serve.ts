@@ -51,7 +51,8 @@ export async function startIntake(
   let app: Awaited<ReturnType<typeof buildIntakeApp>>;
   try {
     // The audit sink records each request with its key's name and address: not the Producer too.
-    const producer = await Producer.open(config, { logger, audit: false });
+    // The tenants serve keeps (and reloads): the Producer resolves requests against the same ones.
+    const producer = await Producer.open(config, { logger, audit: false, tenants: () => tenants });
     opened.push(() => producer.close());
     const deliveries = await startDeliveries(config, logger, metrics);
     if (deliveries) opened.push(() => deliveries.close());

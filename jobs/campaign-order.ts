@@ -15,7 +15,8 @@ export type CampaignSource =
 
 /** A campaign as a front door asks for it. */
 export interface CampaignOrder {
-  tenantId: string;
+  /** The tenant's id or its name from MDE_TENANTS_FILE; default the default tenant. */
+  tenantId?: string;
   source: CampaignSource;
   comment: string;
   /** The campaign id (`--name`); default generated. A replay keeps the id of the campaign it retries. */

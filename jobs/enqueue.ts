@@ -1,4 +1,6 @@
 import type { Queue } from "bullmq";
+import { resolveTenant } from "../shared/config/resolve-tenant.js";
+import type { TenantDirectory, TenantInfo } from "../shared/config/tenant-directory.js";
 import { type CancelJob, type CancelRequest, cancelJobSchema } from "../shared/contract/cancel-job.js";
 import { MAX_PRIORITY, validPriority } from "../shared/contract/limits.js";
 import { UsageError } from "../shared/core/errors.js";
@@ -9,6 +11,12 @@ import { promoteJob } from "./promote-job.js";
 export interface EnqueueOptions {
   /** The tenant of requests that name none (AZURE_TENANT_ID). */
   defaultTenantId?: string;
+  /**
+   * The tenants served (the Producer passes its own): each request's tenant, an id or a name, is
+   * stored as its id, and one it does not list refuses the call. Without it, `tenantId` is stored
+   * as given (a worker resolves a name, and fails an unknown tenant `unknown_tenant`).
+   */
+  tenants?: TenantDirectory<TenantInfo>;
   /** BullMQ priority, 1 (highest of the prioritized) .. MAX_PRIORITY; none = taken before any prioritized job. */
   priority?: number;
   resultRetentionMs: number;
@@ -78,7 +86,7 @@ export async function enqueueCancels(
 /** Every request checked against the contract; the error names each bad one by its position. */
 export function validateRequests(
   requests: readonly CancelRequest[],
-  options: Pick<EnqueueOptions, "defaultTenantId">,
+  options: Pick<EnqueueOptions, "defaultTenantId" | "tenants">,
 ): (CancelJob & { tenantId: string })[] {
   const problems: string[] = [];
   const jobs: (CancelJob & { tenantId: string })[] = [];
@@ -89,12 +97,17 @@ export function validateRequests(
       problems.push(`${label}: ${parsed.error.issues.map((issue) => issue.message).join(", ")}`);
       return;
     }
-    const tenantId = parsed.data.tenantId ?? options.defaultTenantId;
-    if (!tenantId) {
-      problems.push(`${label}: no tenant; pass a tenantId or set AZURE_TENANT_ID`);
+    const named = parsed.data.tenantId ?? options.defaultTenantId;
+    const choice = options.tenants
+      ? resolveTenant(options.tenants, named)
+      : named
+        ? { tenantId: named }
+        : { problem: "no tenant; pass a tenantId or set AZURE_TENANT_ID" };
+    if (choice.problem !== undefined) {
+      problems.push(`${label}: ${choice.problem}`);
       return;
     }
-    jobs.push({ ...parsed.data, tenantId });
+    jobs.push({ ...parsed.data, tenantId: choice.tenantId });
   });
   if (problems.length > 0) throw new UsageError(`Nothing was enqueued: ${problems.join("; ")}.`);
   return jobs;

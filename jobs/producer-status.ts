@@ -1,4 +1,5 @@
 import type { Queue } from "bullmq";
+import type { TenantInfo } from "../shared/config/tenant-directory.js";
 import { ENDPOINTS, type Endpoint } from "../shared/defender/endpoints.js";
 import type { CallbackStore, DeliveryCounts } from "../shared/redis/callback-store.js";
 import type { CampaignRecord, CampaignStore } from "../shared/redis/campaign-store.js";
@@ -13,6 +14,8 @@ export const RESULTS_BACKLOG_WARNING = 10_000;
 /** The budget of one tenant and endpoint, as every worker sharing the limiter sees it. */
 export interface BudgetStatus extends RateLimiterStatus {
   tenantId: string;
+  /** The tenant's name from MDE_TENANTS_FILE; its id without a file. */
+  tenant: string;
   endpoint: Endpoint;
 }
 
@@ -28,6 +31,7 @@ export interface StatusWarning {
 export interface ProducerStatus {
   /** Job counts by state, per queue name (the cancel queue first, then each results queue). */
   jobs: Record<string, Record<string, number>>;
+  /** Per tenant (in the file's order) and endpoint. */
   budget: BudgetStatus[];
   /** Campaigns within the retention with actions still waiting for their outcome, newest first. */
   campaigns: CampaignRecord[];
@@ -37,11 +41,12 @@ export interface ProducerStatus {
   warnings: StatusWarning[];
 }
 
+/** Jobs per queue cost one call each; jobs per tenant are not countable cheaply, so each tenant shows its budget. */
 export async function readStatus(
   [cancelQueue, ...resultsQueues]: readonly [Queue, ...Queue[]],
-  limiter: Pick<RateLimiter, "status">,
+  budgetOf: (tenant: TenantInfo) => Pick<RateLimiter, "status">,
   store: Pick<CampaignStore, "list">,
-  tenantIds: readonly string[],
+  tenants: readonly TenantInfo[],
   callbacks: Pick<CallbackStore, "counts">,
   backlogWarning = RESULTS_BACKLOG_WARNING,
 ): Promise<ProducerStatus> {
@@ -51,11 +56,12 @@ export async function readStatus(
     ),
   );
   const budget = await Promise.all(
-    tenantIds.flatMap((tenantId) =>
+    tenants.flatMap((t) =>
       ENDPOINTS.map(async (endpoint) => ({
-        tenantId,
+        tenantId: t.tenantId,
+        tenant: t.name,
         endpoint,
-        ...(await limiter.status(tenantId, endpoint)),
+        ...(await budgetOf(t).status(t.tenantId, endpoint)),
       })),
     ),
   );

@@ -1,18 +1,19 @@
 import { hostname } from "node:os";
 import type { Queue } from "bullmq";
 import type { Config } from "../shared/config/config.js";
-import { requireWorkerCredentials } from "../shared/config/credentials.js";
+import { resolveTenant, type TenantChoice } from "../shared/config/resolve-tenant.js";
+import type { TenantDirectory, TenantInfo } from "../shared/config/tenant-directory.js";
+import { loadTenantInfo } from "../shared/config/tenants.js";
 import type { CancelRequest } from "../shared/contract/cancel-job.js";
 import type { CancelResult } from "../shared/contract/cancel-result.js";
-import { createLogger, type Logger } from "../shared/core/logger.js";
-import type { DefenderClient } from "../shared/defender/defender-client.js";
-import { createDefenderSession, createLimiter } from "../shared/defender/defender-session.js";
+import { UsageError } from "../shared/core/errors.js";
+import type { Logger } from "../shared/core/logger.js";
+import { TenantBudgets } from "../shared/defender/tenant-budgets.js";
 import { AuditLog, type AuditSink, type AuditWho } from "../shared/redis/audit-log.js";
 import { CallbackStore } from "../shared/redis/callback-store.js";
 import { type CampaignRecord, CampaignStore } from "../shared/redis/campaign-store.js";
 import { connectRedis, type RedisConnection } from "../shared/redis/connection.js";
 import { keyPrefix, openQueue } from "../shared/redis/queues.js";
-import type { RateLimiter } from "../shared/redis/rate-limiter.js";
 import {
   type CampaignStart,
   checkCampaign,
@@ -30,6 +31,7 @@ import {
   resolveSource,
 } from "./campaign-order.js";
 import { budgetJobsPerMs, type ProgressSample, waitForCampaign } from "./campaign-progress.js";
+import { DefenderClients } from "./defender-clients.js";
 import { type Enqueued, type EnqueueOptions, enqueueCancels } from "./enqueue.js";
 import { type JobView, viewJob } from "./job-view.js";
 import { type ProducerStatus, readStatus } from "./producer-status.js";
@@ -51,6 +53,16 @@ export interface ProducerOptions {
    * records them itself (serve's audit hook, with the API key and the client's address). Default true.
    */
   audit?: boolean;
+  /**
+   * The environment as readEnvironment gives it, where a tenant's `clientSecretEnv` is read when a
+   * filter or dry run calls Defender for it; default none (such a tenant's filters then fail).
+   */
+  env?: Record<string, string | undefined>;
+  /**
+   * The tenants served now, when the caller keeps them (`serve` reads MDE_TENANTS_FILE again on
+   * SIGHUP); default: MDE_TENANTS_FILE (else AZURE_TENANT_ID) read once at open.
+   */
+  tenants?: () => TenantDirectory<TenantInfo>;
 }
 
 /**
@@ -62,7 +74,7 @@ export interface ProducerOptions {
 export class Producer {
   private readonly queue: Queue;
   private readonly store: CampaignStore;
-  private readonly limiter: RateLimiter;
+  private readonly budgets: TenantBudgets;
   private readonly auditLog: AuditLog;
   /**
    * Callback registrations: `registerJob` or `registerCampaign` right after enqueueing or starting
@@ -70,41 +82,59 @@ export class Producer {
    * on), `counts` for status. URLs must have passed the caller's guard.
    */
   readonly callbacks: CallbackStore;
-  private defender: DefenderClient | undefined;
+  private readonly defender: DefenderClients;
 
   private constructor(
     readonly config: Config,
+    private readonly tenantsNow: () => TenantDirectory<TenantInfo>,
     private readonly redis: RedisConnection,
-    private readonly logger: Logger,
+    options: ProducerOptions,
     private readonly origin: string,
     private readonly auditing: boolean,
   ) {
     this.queue = this.openQueue(config.cancelQueue);
     this.store = new CampaignStore(redis, keyPrefix(config), config.resultRetentionMs);
-    this.limiter = createLimiter(config, redis);
+    this.budgets = new TenantBudgets(config, redis);
+    this.defender = new DefenderClients(config, redis, options);
     this.auditLog = new AuditLog(redis, keyPrefix(config), config.auditRetentionMs);
     this.callbacks = new CallbackStore(redis, config);
     this.callbacks.queue.on("error", () => undefined);
   }
 
-  /** Connects to Redis, or fails with an OperationalError naming it. */
+  /** Reads MDE_TENANTS_FILE (a bad one is a UsageError naming entry and field), then connects to Redis. */
   static async open(config: Config, options: ProducerOptions = {}): Promise<Producer> {
+    const read = options.tenants ? undefined : loadTenantInfo({ config, env: options.env ?? {} });
+    const tenants = options.tenants ?? (() => read as TenantDirectory<TenantInfo>);
     const redis = await connectRedis(config.redisUrl, { blocking: false, queuePrefix: config.queuePrefix });
     const client = options.client ?? `library@${hostname()}`;
-    const logger = options.logger ?? createLogger("silent");
-    return new Producer(config, redis, logger, client, options.audit ?? true);
+    return new Producer(config, tenants, redis, options, client, options.audit ?? true);
+  }
+
+  /** The tenants this deployment serves (MDE_TENANTS_FILE, else AZURE_TENANT_ID), without credentials. */
+  get tenants(): TenantDirectory<TenantInfo> {
+    return this.tenantsNow();
   }
 
   /**
-   * All or nothing (see enqueueCancels); requests without a tenant take `defaultTenantId`, else
-   * AZURE_TENANT_ID. Each is recorded in the audit trail as asked by `who`.
+   * The tenant an id or name stands for (none: the default tenant), or why none: what a front
+   * door checks before it stores anything (jobs store the id), and answers 400 or exit 2 with.
+   */
+  tenant(named: string | undefined, subject?: string): TenantChoice {
+    return resolveTenant(this.tenants, named, subject);
+  }
+
+  /**
+   * All or nothing (see enqueueCancels); each request's tenant (an id or a name) is stored as its
+   * id, requests without one take `defaultTenantId`, else the default tenant; a tenant not served
+   * refuses the call with a UsageError naming it. Each is recorded in the audit trail as asked by `who`.
    */
   enqueue(
     requests: readonly CancelRequest[],
-    options: Omit<EnqueueOptions, "resultRetentionMs" | "audit"> & { who?: AuditWho } = {},
+    options: Omit<EnqueueOptions, "resultRetentionMs" | "audit" | "tenants"> & { who?: AuditWho } = {},
   ): Promise<Enqueued[]> {
     return enqueueCancels(this.queue, requests, {
-      defaultTenantId: options.defaultTenantId ?? this.config.tenantId,
+      defaultTenantId: options.defaultTenantId,
+      tenants: this.tenants,
       priority: options.priority,
       resultRetentionMs: this.config.resultRetentionMs,
       audit: this.auditing ? this.audit(options.who) : undefined,
@@ -130,15 +160,16 @@ export class Producer {
     options: { confirm?: ConfirmCampaign; who?: AuditWho } = {},
   ): Promise<CampaignStart | undefined> {
     checkCampaign(order);
-    const { ids, source, replayOf } = await this.resolve(order);
+    const tenantId = this.tenantIdOf(order.tenantId);
+    const { ids, source, replayOf } = await this.resolve({ ...order, tenantId });
     if (options.confirm && !(await options.confirm(ids.length))) return undefined;
-    await clearStaleTickets(this.queue, this.limiter, order.tenantId);
+    await clearStaleTickets(this.queue, this.budgets.for(this.tenants.resolve(tenantId)), tenantId);
     const extras = { audit: this.auditing ? this.audit(options.who) : undefined, callbacks: this.callbacks };
     const request = {
       ids,
       source,
       comment: order.comment,
-      tenantId: order.tenantId,
+      tenantId,
       campaignId: replayOf ?? order.campaignId,
       replay: replayOf !== undefined,
       priority: order.priority,
@@ -161,9 +192,11 @@ export class Producer {
 
   /** Resolves the source and, with credentials, looks up the current state of the first ids. */
   async dryRun(order: Pick<CampaignOrder, "tenantId" | "source">): Promise<DryRun> {
-    const { ids, source, listed } = await this.resolve(order);
-    if (listed || !this.hasCredentials()) return { source, ids, looked: listed, lookedUp: ids.length };
-    const looked = await lookupActions(this.client(), order.tenantId, ids.slice(0, DRY_RUN_LOOKUP));
+    const tenantId = this.tenantIdOf(order.tenantId);
+    const { ids, source, listed } = await this.resolve({ ...order, tenantId });
+    const client = listed ? undefined : this.defender.clientIfCredentials(tenantId);
+    if (!client) return { source, ids, looked: listed, lookedUp: ids.length };
+    const looked = await lookupActions(client, tenantId, ids.slice(0, DRY_RUN_LOOKUP));
     return { source, ids, looked, lookedUp: Math.min(ids.length, DRY_RUN_LOOKUP) };
   }
 
@@ -182,7 +215,7 @@ export class Producer {
 
   /** A cancel job's state, and its result once finished; undefined when unknown. */
   job(jobId: string): Promise<JobView | undefined> {
-    return viewJob(this.queue, jobId, this.config.tenantId);
+    return viewJob(this.queue, jobId, this.tenants.defaultTenant?.tenantId);
   }
 
   /** The actions of the campaign whose latest outcome is failed. */
@@ -220,11 +253,16 @@ export class Producer {
     return followResults(this.queue, onResult, options);
   }
 
-  /** Job counts per queue, the budget left per endpoint of AZURE_TENANT_ID, and campaigns in progress. */
-  status(): Promise<ProducerStatus> {
-    const tenants = this.config.tenantId ? [this.config.tenantId] : [];
+  /**
+   * Job counts per queue, each tenant's budget left per endpoint and any 429 pause (only the
+   * tenant `tenant` names, when given), campaigns in progress, callbacks and warnings.
+   */
+  status(options: { tenant?: string } = {}): Promise<ProducerStatus> {
+    const named = options.tenant === undefined ? undefined : this.tenantIdOf(options.tenant);
+    const tenants = this.tenants.list().filter((t) => named === undefined || t.tenantId === named);
+    const budgetOf = (tenant: TenantInfo) => this.budgets.for(tenant);
     return this.withResultsQueues((queues) =>
-      readStatus([this.queue, ...queues], this.limiter, this.store, tenants, this.callbacks),
+      readStatus([this.queue, ...queues], budgetOf, this.store, tenants, this.callbacks),
     );
   }
 
@@ -233,28 +271,19 @@ export class Producer {
     this.redis.disconnect();
   }
 
-  private resolve(order: Pick<CampaignOrder, "tenantId" | "source">): Promise<ResolvedSource> {
+  private resolve(order: { tenantId: string; source: CampaignOrder["source"] }): Promise<ResolvedSource> {
     return resolveSource(order.source, {
       tenantId: order.tenantId,
       store: this.store,
-      client: () => this.client(),
+      client: () => this.defender.client(order.tenantId),
     });
   }
 
-  private hasCredentials(): boolean {
-    const { clientId, clientSecret, clientCertificatePath } = this.config;
-    return Boolean(clientId && (clientSecret || clientCertificatePath));
-  }
-
-  /** Created on first use: only filters and lookups call Defender, and only they need credentials. */
-  private client(): DefenderClient {
-    this.defender ??= createDefenderSession(
-      this.config,
-      requireWorkerCredentials(this.config),
-      this.redis,
-      this.logger,
-    ).client;
-    return this.defender;
+  /** The id of the tenant `named` stands for; a UsageError naming it when it stands for none. */
+  private tenantIdOf(named: string | undefined): string {
+    const choice = resolveTenant(this.tenants, named);
+    if (choice.problem !== undefined) throw new UsageError(`${choice.problem}.`);
+    return choice.tenantId;
   }
 
   /** Opens a queue per RESULTS_QUEUE entry for `use` alone. */

@@ -20,6 +20,8 @@ export function resultOf(job: Job): CancelResult | undefined {
 
 export interface ReadOptions {
   campaignId?: string;
+  /** Only this tenant's results (its id). */
+  tenantId?: string;
   /** Only results finished after this (ms since epoch). */
   since?: number;
   /** At most this many (the newest). */
@@ -94,6 +96,7 @@ export async function* streamResults(queue: Queue, options: ReadOptions = {}): A
     atLast.add(id);
     const result = resultOf(job);
     if (!result || (options.campaignId && result.campaignId !== options.campaignId)) continue;
+    if (options.tenantId && result.tenantId !== options.tenantId) continue;
     left -= 1;
     yield result;
   }
@@ -139,14 +142,21 @@ export async function readCampaignPage(
 export async function followResults(
   queue: Queue,
   onResult: (result: CancelResult) => void,
-  options: { campaignId?: string; intervalMs?: number; signal?: AbortSignal; seen?: RecentIds } = {},
+  options: {
+    campaignId?: string;
+    tenantId?: string;
+    intervalMs?: number;
+    signal?: AbortSignal;
+    seen?: RecentIds;
+  } = {},
 ): Promise<void> {
   const seen = options.seen ?? new RecentIds();
   let from = Date.now();
   while (!options.signal?.aborted) {
     const since = from - FOLLOW_LOOKBACK_MS;
     from = Date.now();
-    for (const result of await readResults(queue, { campaignId: options.campaignId, since }))
+    const { campaignId, tenantId } = options;
+    for (const result of await readResults(queue, { campaignId, tenantId, since }))
       if (seen.add(result.jobId, Date.parse(result.finishedAt))) onResult(result);
     seen.forgetBefore(since - FORGET_MARGIN_MS);
     await sleep(options.intervalMs ?? 1_000, options.signal);

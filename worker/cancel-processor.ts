@@ -38,13 +38,18 @@ export async function processCancel(input: ProcessorInput, deps: ProcessorDeps):
   const parsed = parseCancelJob(input.data);
   if (!parsed.ok) return done(failedResult(input, attempts, { code: "invalid_job", message: parsed.reason }));
   const job = parsed.job;
-  const tenantId = job.tenantId ?? deps.settings.tenantId;
+  const tenant = job.tenantId === undefined ? deps.tenants.defaultTenant : deps.tenants.resolve(job.tenantId);
+  if (!tenant) {
+    const error = {
+      code: "unknown_tenant",
+      message: unknownTenant(job.tenantId, deps.tenants.file),
+    } as const;
+    return done(failedResult(input, attempts, error, job));
+  }
+  // A name a foreign producer wrote is resolved here: only the id reaches URLs, keys and the result.
+  const tenantId = tenant.tenantId;
   const finish = (outcome: FinishedOutcome, action: MachineAction | null) =>
     done(finishedResult(input, { ...job, tenantId }, attempts, outcome, action));
-  if (tenantId !== deps.settings.tenantId) {
-    const message = `tenant ${tenantId} is not this worker's tenant (AZURE_TENANT_ID)`;
-    return done(failedResult(input, attempts, { code: "unknown_tenant", message }, { ...job, tenantId }));
-  }
   const call: CallOptions = { campaign: usesCampaignBudget(job, input.priority), signal: deps.signal };
 
   try {
@@ -137,6 +142,14 @@ async function delay(
 ) {
   await deps.saveState({ ...state, delayedFor: recorded });
   return { kind: "delay", ms: Math.max(1, Math.round(ms)), reason } as const;
+}
+
+/** Why a job's tenant is none this worker serves, naming where the served ones are set. */
+function unknownTenant(named: string | undefined, file: string | undefined): string {
+  if (named === undefined) return "the job names no tenant, and MDE_TENANTS_FILE names no defaultTenant";
+  return file
+    ? `tenant ${named} is not in MDE_TENANTS_FILE ${file}`
+    : `tenant ${named} is not this worker's tenant (AZURE_TENANT_ID)`;
 }
 
 function done(result: CancelResult): Decision {

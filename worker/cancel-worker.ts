@@ -1,7 +1,9 @@
 import { DelayedError, type Job, Worker } from "bullmq";
 import type { Config } from "../shared/config/config.js";
+import type { TenantDirectory, TenantInfo } from "../shared/config/tenant-directory.js";
 import type { CancelResult } from "../shared/contract/cancel-result.js";
 import { gaveUpResult } from "../shared/contract/cancel-result.js";
+import { TransientError } from "../shared/core/errors.js";
 import type { Logger } from "../shared/core/logger.js";
 import { CancelClaims } from "../shared/redis/cancel-claims.js";
 import type { RedisConnection } from "../shared/redis/connection.js";
@@ -12,12 +14,17 @@ import { type DelayReason, readState } from "./job-state.js";
 import type { ActionsApi } from "./processor-types.js";
 import type { ResultPublisher } from "./result-publisher.js";
 
+/** The tenants a worker serves now (a reload swaps them), and each one's Defender client. */
+export interface WorkerTenants {
+  readonly directory: TenantDirectory<TenantInfo>;
+  sessionFor(tenantId: string): { client: ActionsApi } | undefined;
+}
+
 export interface CancelWorkerDeps {
   config: Config;
-  tenantId: string;
+  tenants: WorkerTenants;
   /** A connection made with maxRetriesPerRequest: null, as BullMQ workers require. */
   connection: RedisConnection;
-  api: ActionsApi;
   publisher: ResultPublisher;
   logger: Logger;
   onOutcome?: (result: CancelResult, durationMs: number) => void;
@@ -29,7 +36,6 @@ export interface CancelWorkerDeps {
 export function createCancelWorker(deps: CancelWorkerDeps): Worker {
   const { config, logger } = deps;
   const settings = {
-    tenantId: deps.tenantId,
     maxAttempts: config.maxAttempts,
     throttleGiveUpMs: config.throttleGiveUpMs,
     notFoundGraceMs: config.notFoundGraceMs,
@@ -39,6 +45,7 @@ export function createCancelWorker(deps: CancelWorkerDeps): Worker {
   };
   const claims = new CancelClaims(deps.connection, keyPrefix(config));
   const progress = new FencedProgress(deps.connection);
+  const api = tenantRouter(deps.tenants);
 
   const finish = async (job: Job, result: CancelResult, started: number) => {
     await deps.publisher.publish(result);
@@ -79,7 +86,14 @@ export function createCancelWorker(deps: CancelWorkerDeps): Worker {
           priority: Number(job.priority) || 0,
           state,
         },
-        { api: deps.api, settings, claims, signal, saveState: (s) => progress.save(job, token, { ...s }) },
+        {
+          api,
+          settings,
+          tenants: deps.tenants.directory,
+          claims,
+          signal,
+          saveState: (s) => progress.save(job, token, { ...s }),
+        },
       );
       if (decision.kind === "delay") {
         logger.debug({ jobId: job.id, reason: decision.reason, delayMs: decision.ms }, "job delayed");
@@ -109,7 +123,17 @@ export function createCancelWorker(deps: CancelWorkerDeps): Worker {
     if (!final) return;
     const state = readState(job.progress);
     const ref = { jobId: String(job.id), data: job.data, enqueuedAt: job.timestamp };
-    const result = gaveUpResult(ref, state.failures + 1, err.message, state.result, deps.tenantId);
+    const { directory } = deps.tenants;
+    const given = gaveUpResult(
+      ref,
+      state.failures + 1,
+      err.message,
+      state.result,
+      directory.defaultTenant?.tenantId,
+    );
+    // The tenant's id, as every other result carries it, also when the job named it by name.
+    const tenantId = (given.tenantId && directory.resolve(given.tenantId)?.tenantId) ?? given.tenantId;
+    const result = { ...given, tenantId };
     // The publisher retries, and shutdown (publisher.close) waits for it.
     finish(job, result, job.processedOn ?? Date.now()).catch((publishErr) =>
       logger.error(
@@ -120,4 +144,20 @@ export function createCancelWorker(deps: CancelWorkerDeps): Worker {
   });
   worker.on("error", (err) => logger.error({ err: err.message }, "worker error"));
   return worker;
+}
+
+/** Each call goes to the client of its tenant: its token, its API host, its budget. */
+function tenantRouter(tenants: WorkerTenants): ActionsApi {
+  const clientOf = (tenantId: string) => {
+    const session = tenants.sessionFor(tenantId);
+    // A reload dropped the tenant while its job ran: the next run finds it unknown.
+    if (!session)
+      throw new TransientError(`tenant ${tenantId} is no longer served (MDE_TENANTS_FILE reloaded)`);
+    return session.client;
+  };
+  return {
+    getAction: async (tenantId, id, options) => clientOf(tenantId).getAction(tenantId, id, options),
+    cancelAction: async (tenantId, id, comment, options) =>
+      clientOf(tenantId).cancelAction(tenantId, id, comment, options),
+  };
 }

@@ -55,3 +55,42 @@ export function watchCredential(
     },
   };
 }
+
+/** The tenants whose credentials are watched: the current ones, each with its token provider. */
+export interface WatchedTenants {
+  readonly directory: { list(): readonly { tenantId: string }[] };
+  tokensFor(tenantId: string): Pick<TokenProvider, "get" | "health"> | undefined;
+}
+
+/**
+ * One watch per tenant served. `sync()` after a reload starts the watch of every tenant added or
+ * whose credential changed (so its token is asked for at once) and stops those of tenants gone.
+ */
+export function watchTenants(tenants: WatchedTenants, logger: Logger): { sync(): void; stop(): void } {
+  const watches = new Map<string, { tokens: object; watch: { stop(): void } }>();
+  const sync = () => {
+    const served = new Set<string>();
+    for (const { tenantId } of tenants.directory.list()) {
+      const tokens = tenants.tokensFor(tenantId);
+      if (!tokens) continue;
+      served.add(tenantId);
+      const held = watches.get(tenantId);
+      if (held?.tokens === tokens) continue;
+      held?.watch.stop();
+      watches.set(tenantId, { tokens, watch: watchCredential(tokens, tenantId, logger) });
+    }
+    for (const [tenantId, held] of watches)
+      if (!served.has(tenantId)) {
+        held.watch.stop();
+        watches.delete(tenantId);
+      }
+  };
+  sync();
+  return {
+    sync,
+    stop() {
+      for (const held of watches.values()) held.watch.stop();
+      watches.clear();
+    },
+  };
+}

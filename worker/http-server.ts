@@ -3,7 +3,17 @@ import { errorMessage } from "../shared/core/errors.js";
 import { listenOn } from "../shared/core/listen.js";
 import type { Logger } from "../shared/core/logger.js";
 
-export type Readiness = { ok: true } | { ok: false; reason: string };
+/** A tenant whose credential Entra ID refuses, as /readyz names it. */
+export interface RefusedTenant {
+  tenant: string;
+  tenantId: string;
+  code: string;
+}
+
+/** Ready or not, and the refused tenants when some are (ready while any tenant works). */
+export type Readiness =
+  | { ok: true; refused?: RefusedTenant[] }
+  | { ok: false; reason: string; refused?: RefusedTenant[] };
 
 export interface OpsServerOptions {
   host: string;
@@ -55,8 +65,9 @@ export async function startOpsServer(options: OpsServerOptions): Promise<Listeni
   app.get("/healthz", async () => ({ status: "ok" }));
   app.get("/readyz", async (_request, reply) => {
     const readiness = await options.ready();
-    if (readiness.ok) return { status: "ready" };
-    return reply.code(503).send({ status: "not ready", reason: readiness.reason });
+    const named = readiness.refused && { refused: readiness.refused };
+    if (readiness.ok) return { status: "ready", ...named };
+    return reply.code(503).send({ status: "not ready", reason: readiness.reason, ...named });
   });
   app.get("/metrics", async (_request, reply) => reply.type(metrics.contentType).send(await metrics.text()));
   app.setNotFoundHandler(async (_request, reply) =>

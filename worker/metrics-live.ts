@@ -3,23 +3,24 @@ import { OperationalError } from "../shared/core/errors.js";
 import { withTimeout } from "../shared/core/with-timeout.js";
 import { ENDPOINTS, type Endpoint } from "../shared/defender/endpoints.js";
 import type { RateLimiterStatus } from "../shared/redis/rate-limiter.js";
-import type { MetricsSources } from "./metrics.js";
+import type { MetricsSources, MetricsTenant } from "./metrics.js";
 
 /** A Redis that stopped answering must not make the scrape time out: its series go missing instead. */
 const SCRAPE_TIMEOUT_MS = 2_000;
 
 /** Metrics read from their source on each scrape (shared state in Redis, the token count). */
 export function registerLiveMetrics(registers: Registry[], sources: MetricsSources): void {
-  // prom-client collects every metric at once: the two limiter gauges share one round of status calls.
-  let pending: Promise<[Endpoint, RateLimiterStatus | undefined][]> | undefined;
+  // prom-client collects every metric at once: the two limiter gauges share one round of status
+  // calls, every tenant's endpoints at once (on one connection, so they travel together).
+  type Budget = [MetricsTenant, Endpoint, RateLimiterStatus | undefined];
+  let pending: Promise<Budget[]> | undefined;
   const limiterStatus = () => {
     pending ??= Promise.all(
-      ENDPOINTS.map(
-        async (e): Promise<[Endpoint, RateLimiterStatus | undefined]> => [
-          e,
-          await settle(sources.limiter.status(sources.tenantId, e)),
-        ],
-      ),
+      sources
+        .tenants()
+        .flatMap((t) =>
+          ENDPOINTS.map(async (e): Promise<Budget> => [t, e, await settle(t.limiter.status(t.tenantId, e))]),
+        ),
     ).finally(() => {
       pending = undefined;
     });
@@ -64,7 +65,6 @@ export function registerLiveMetrics(registers: Registry[], sources: MetricsSourc
       else this.set(oldest[0] ? Math.max(0, (Date.now() - oldest[0].timestamp) / 1000) : 0);
     },
   });
-  const tenant = sources.tenantId;
   new Gauge({
     name: "mde_rate_limit_budget_left",
     help: "Calls left in each rate-limit window, by tenant, endpoint and window (shared by all workers).",
@@ -72,7 +72,7 @@ export function registerLiveMetrics(registers: Registry[], sources: MetricsSourc
     registers,
     async collect() {
       this.reset();
-      for (const [endpoint, status] of await limiterStatus())
+      for (const [{ label: tenant }, endpoint, status] of await limiterStatus())
         for (const w of status?.windows ?? [])
           this.set({ tenant, endpoint, window: windowLabel(w.windowMs) }, w.left);
     },
@@ -84,7 +84,7 @@ export function registerLiveMetrics(registers: Registry[], sources: MetricsSourc
     registers,
     async collect() {
       this.reset();
-      for (const [endpoint, status] of await limiterStatus())
+      for (const [{ label: tenant }, endpoint, status] of await limiterStatus())
         if (status) this.set({ tenant, endpoint }, status.pausedForMs / 1000);
     },
   });

@@ -5,16 +5,26 @@ import type { RateLimiterStatus } from "../shared/redis/rate-limiter.js";
 import { DELAY_REASONS, type DelayReason } from "./job-state.js";
 import { registerLiveMetrics } from "./metrics-live.js";
 
+/** A tenant as the metrics see it: its `tenant` label and the limiter holding its budget. */
+export interface MetricsTenant {
+  tenantId: string;
+  /** The name from MDE_TENANTS_FILE; the id without a file. */
+  label: string;
+  limiter: { status(tenantId: string, endpoint: Endpoint): Promise<RateLimiterStatus> };
+}
+
 /** What a scrape reads live; each source is asked on scrape, never polled in between. */
 export interface MetricsSources {
-  tenantId: string;
+  /** The tenants served now (a reload changes them). */
+  tenants(): readonly MetricsTenant[];
+  /** The `tenant` label of a job's tenant id: its name, the id without a file, `unknown` for any other. */
+  label(tenantId: string | null | undefined): string;
   /** The cancel queue, on a connection that fails fast when Redis is away (a scrape must not hang). */
   queue: {
     getJobCounts(): Promise<Record<string, number>>;
     getWaiting(start: number, end: number): Promise<{ timestamp: number }[]>;
   };
   tokens: { readonly acquired: number };
-  limiter: { status(tenantId: string, endpoint: Endpoint): Promise<RateLimiterStatus> };
   ping(): Promise<unknown>;
 }
 
@@ -24,23 +34,31 @@ export interface MetricsSources {
  */
 export class WorkerMetrics {
   readonly registry = new Registry();
-  private readonly jobs: Counter<"outcome">;
+  private readonly jobs: Counter<"outcome" | "tenant">;
   private readonly failures: Counter<"code">;
-  private readonly requests: Counter<"endpoint" | "status">;
-  private readonly throttled: Counter<"endpoint">;
+  private readonly requests: Counter<"endpoint" | "status" | "tenant">;
+  private readonly throttled: Counter<"endpoint" | "tenant">;
   private readonly waitSeconds: Counter;
   private readonly delays: Counter<"reason">;
   private readonly duration: Histogram;
   private readonly latency: Histogram;
 
-  constructor(sources: MetricsSources) {
+  constructor(private readonly sources: MetricsSources) {
     const registers = [this.registry];
+    // Zero series for every tenant served at scrape time, so rate() and absent-based alerts work
+    // before the first event, also for a tenant a reload added.
+    const zeros = (fill: (tenant: string) => void) => () => {
+      for (const t of sources.tenants()) fill(t.label);
+    };
     collectDefaultMetrics({ register: this.registry });
     this.jobs = new Counter({
       name: "mde_cancel_jobs_total",
-      help: "Cancel jobs finished, by outcome (one per published result).",
-      labelNames: ["outcome"],
+      help: "Cancel jobs finished, by outcome and tenant (one per published result).",
+      labelNames: ["outcome", "tenant"],
       registers,
+      collect: zeros((tenant) => {
+        for (const outcome of OUTCOMES) this.jobs.inc({ outcome, tenant }, 0);
+      }),
     });
     this.failures = new Counter({
       name: "mde_cancel_jobs_failed_total",
@@ -50,15 +68,18 @@ export class WorkerMetrics {
     });
     this.requests = new Counter({
       name: "mde_api_requests_total",
-      help: 'Defender API exchanges, by endpoint and HTTP status ("error" for network failures and timeouts).',
-      labelNames: ["endpoint", "status"],
+      help: 'Defender API exchanges, by endpoint, HTTP status ("error" for network failures and timeouts) and tenant.',
+      labelNames: ["endpoint", "status", "tenant"],
       registers,
     });
     this.throttled = new Counter({
       name: "mde_api_throttled_total",
-      help: "Defender throttling answers (429, or 503 with Retry-After), by endpoint.",
-      labelNames: ["endpoint"],
+      help: "Defender throttling answers (429, or 503 with Retry-After), by endpoint and tenant.",
+      labelNames: ["endpoint", "tenant"],
       registers,
+      collect: zeros((tenant) => {
+        for (const endpoint of ENDPOINTS) this.throttled.inc({ endpoint, tenant }, 0);
+      }),
     });
     this.waitSeconds = new Counter({
       name: "mde_rate_limit_wait_seconds_total",
@@ -84,27 +105,25 @@ export class WorkerMetrics {
       registers,
     });
     // Zero series from the start, so rate() and absent-based alerts work before the first event.
-    for (const outcome of OUTCOMES) this.jobs.inc({ outcome }, 0);
-    for (const endpoint of ENDPOINTS) this.throttled.inc({ endpoint }, 0);
     for (const reason of DELAY_REASONS) this.delays.inc({ reason }, 0);
     this.waitSeconds.inc(0);
     registerLiveMetrics(registers, sources);
   }
 
   readonly onOutcome = (result: CancelResult, durationMs: number): void => {
-    this.jobs.inc({ outcome: result.outcome });
+    this.jobs.inc({ outcome: result.outcome, tenant: this.sources.label(result.tenantId) });
     if (result.error) this.failures.inc({ code: result.error.code });
     this.duration.observe(durationMs / 1000);
     const latencyMs = Date.parse(result.finishedAt) - Date.parse(result.enqueuedAt);
     if (Number.isFinite(latencyMs) && latencyMs >= 0) this.latency.observe(latencyMs / 1000);
   };
 
-  readonly onResponse = (endpoint: Endpoint, status: number | "error"): void => {
-    this.requests.inc({ endpoint, status: String(status) });
+  readonly onResponse = (endpoint: Endpoint, status: number | "error", tenantId?: string): void => {
+    this.requests.inc({ endpoint, status: String(status), tenant: this.sources.label(tenantId) });
   };
 
-  readonly onThrottled = (endpoint: Endpoint): void => {
-    this.throttled.inc({ endpoint });
+  readonly onThrottled = (endpoint: Endpoint, tenantId?: string): void => {
+    this.throttled.inc({ endpoint, tenant: this.sources.label(tenantId) });
   };
 
   readonly onDelay = (reason: DelayReason, ms: number): void => {

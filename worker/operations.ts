@@ -1,12 +1,18 @@
 import type { Queue } from "bullmq";
 import type { Config } from "../shared/config/config.js";
+import {
+  type TenantDirectory,
+  type TenantInfo,
+  UNKNOWN_TENANT_LABEL,
+} from "../shared/config/tenant-directory.js";
 import { errorMessage, OperationalError } from "../shared/core/errors.js";
 import type { Logger } from "../shared/core/logger.js";
 import { withTimeout } from "../shared/core/with-timeout.js";
 import type { CredentialHealth } from "../shared/defender/credential-health.js";
-import { createLimiter } from "../shared/defender/defender-session.js";
+import { TenantBudgets } from "../shared/defender/tenant-budgets.js";
 import { connectRedis, type RedisConnection } from "../shared/redis/connection.js";
 import { openQueue } from "../shared/redis/queues.js";
+import { credentialReadiness } from "./credential-readiness.js";
 import { startDashboard } from "./dashboard.js";
 import type { DashboardSettings } from "./dashboard-auth.js";
 import { type ListeningServer, type Readiness, startOpsServer } from "./http-server.js";
@@ -27,8 +33,9 @@ export interface Operations {
 
 export interface OperationsOptions {
   config: Config;
-  tenantId: string;
-  /** Token counts for metrics; what Entra ID last said of the credential, for readiness. */
+  /** The tenants served now (a reload swaps them): metrics and readiness follow. */
+  tenants: () => TenantDirectory<TenantInfo>;
+  /** Token counts for metrics; what Entra ID last said of each tenant's credential, for readiness. */
   tokens: { readonly acquired: number; readonly health: CredentialHealth };
   dashboard?: DashboardSettings;
   logger: Logger;
@@ -40,7 +47,7 @@ export interface OperationsOptions {
  * that /readyz and /metrics answer during an outage instead of hanging.
  */
 export async function startOperations(options: OperationsOptions): Promise<Operations> {
-  const { config, tenantId, dashboard, logger } = options;
+  const { config, tenants, dashboard, logger } = options;
   const wanted = config.metricsPort > 0 || dashboard !== undefined;
   if (!wanted) return { markStopping: () => undefined, close: async () => undefined };
 
@@ -64,17 +71,24 @@ export async function startOperations(options: OperationsOptions): Promise<Opera
     const cancelQueue = open(config.cancelQueue);
     let metrics: WorkerMetrics | undefined;
     if (config.metricsPort > 0) {
-      const limiter = createLimiter(config, redis);
+      // Each tenant's budget read on this connection, which fails fast when Redis is away.
+      const budgets = new TenantBudgets(config, redis);
       metrics = new WorkerMetrics({
-        tenantId,
+        tenants: () =>
+          tenants()
+            .list()
+            .map((t) => ({ tenantId: t.tenantId, label: t.name, limiter: budgets.for(t) })),
+        label: (tenantId) => (tenantId ? tenants().label(tenantId) : UNKNOWN_TENANT_LABEL),
         queue: cancelQueue,
         tokens: options.tokens,
-        limiter,
         ping: () => redis.ping(),
       });
       const ready = async (): Promise<Readiness> => {
         if (stopping) return { ok: false, reason: "the worker is shutting down" };
-        return refusedCredential(options.tokens.health, tenantId) ?? pingRedis(redis);
+        const credentials = credentialReadiness(tenants(), options.tokens.health);
+        if (credentials && !credentials.ok) return credentials;
+        const redisReady = await pingRedis(redis);
+        return { ...redisReady, ...(credentials?.refused && { refused: credentials.refused }) };
       };
       servers.push(
         await startOpsServer({ host: config.metricsHost, port: config.metricsPort, logger, metrics, ready }),
@@ -106,16 +120,6 @@ export async function startOperations(options: OperationsOptions): Promise<Opera
     await close();
     throw err;
   }
-}
-
-/** Not ready while Entra ID refuses the credential: every job would fail `unauthorized`. */
-function refusedCredential(health: CredentialHealth, tenantId: string): Readiness | undefined {
-  const refusal = health.refusal(tenantId);
-  if (!refusal) return undefined;
-  return {
-    ok: false,
-    reason: `Entra ID refused the credential (${refusal.code}): jobs fail unauthorized until it is accepted; it is tried again every ${Math.round(health.retryMs / 1000)} s (the worker's log says what to check)`,
-  };
 }
 
 /** Ready when Redis answers PING in time; the reason says what an on-call engineer should check. */

@@ -1,3 +1,4 @@
+import type { TenantDirectory, TenantInfo } from "../shared/config/tenant-directory.js";
 import type { CancelResult, MachineAction } from "../shared/contract/cancel-result.js";
 import type { CallOptions } from "../shared/defender/defender-client.js";
 import type { CancelClaims } from "../shared/redis/cancel-claims.js";
@@ -12,7 +13,6 @@ export interface ActionsApi {
 }
 
 export interface ProcessorSettings {
-  tenantId: string;
   /** How long one cancel may be in flight (the HTTP timeout and a margin): no second one meanwhile. */
   cancelClaimMs?: number;
   maxAttempts: number;
@@ -30,8 +30,11 @@ export interface ProcessorInput {
 }
 
 export interface ProcessorDeps {
+  /** Routes each call to its tenant's client (its token, API host and budget). */
   api: ActionsApi;
   settings: ProcessorSettings;
+  /** The tenants served as this run began: a job's tenant is resolved here, names included. */
+  tenants: Pick<TenantDirectory<TenantInfo>, "resolve" | "defaultTenant" | "file">;
   /** One cancel in flight per action across all workers; absent in unit tests of the rule alone. */
   claims?: Pick<CancelClaims, "claim">;
   /** Persists the state before the processor goes on (the cancel marker must be in Redis first). */

@@ -1,39 +1,43 @@
 import type { Worker } from "bullmq";
 import type { Config } from "../shared/config/config.js";
-import type { WorkerCredentials } from "../shared/config/credentials.js";
+import type { TenantDirectory, TenantSettings } from "../shared/config/tenant-directory.js";
 import { errorMessage, OperationalError } from "../shared/core/errors.js";
 import type { Logger } from "../shared/core/logger.js";
 import { CredentialHealth } from "../shared/defender/credential-health.js";
-import type { DefenderClient } from "../shared/defender/defender-client.js";
-import {
-  createDefenderSession,
-  createTokenProvider,
-  type DefenderHooks,
-} from "../shared/defender/defender-session.js";
-import type { TokenProvider } from "../shared/defender/token-provider.js";
+import { type TenantHooks, TenantSessions } from "../shared/defender/tenant-sessions.js";
+import { TenantTokens } from "../shared/defender/tenant-tokens.js";
 import { connectRedis, describeRedisUrl, evictionPolicy } from "../shared/redis/connection.js";
-import type { RateLimiter } from "../shared/redis/rate-limiter.js";
 import { createCancelWorker } from "./cancel-worker.js";
-import { watchCredential } from "./credential-watch.js";
+import { watchTenants } from "./credential-watch.js";
 import { dashboardSettings } from "./dashboard-auth.js";
 import { type Operations, startOperations } from "./operations.js";
+import { reloadTenantsFrom } from "./reload-tenants.js";
 import { ResultPublisher } from "./result-publisher.js";
 
 export interface RunningWorker {
   worker: Worker;
-  tokens: TokenProvider;
-  limiter: RateLimiter;
+  /** Each tenant's token provider, and what Entra ID last said of its credential. */
+  tokens: TenantTokens;
+  /** Each tenant's client and budget. */
+  sessions: TenantSessions;
   /** The bound port of /metrics, /healthz and /readyz; undefined when METRICS_PORT is 0. */
   httpPort?: number;
   /** The bound port of the queue dashboard; undefined when DASHBOARD_PORT is unset. */
   dashboardPort?: number;
+  /**
+   * Serves the tenants `load` reads (SIGHUP reads MDE_TENANTS_FILE again): true once they are
+   * served; false when `load` throws or a certificate is unusable, which is logged, and the
+   * tenants served so far are kept.
+   */
+  reloadTenants(load: () => TenantDirectory<TenantSettings>): boolean;
   /** Stops taking jobs, lets the ones in hand finish, puts back (delayed) what is left after the timeout. */
   stop(): Promise<void>;
 }
 
 export interface StartWorkerOptions {
   config: Config;
-  credentials: WorkerCredentials;
+  /** The tenants to serve (loadTenants): MDE_TENANTS_FILE, or the one tenant of AZURE_TENANT_ID. */
+  tenants: TenantDirectory<TenantSettings>;
   logger: Logger;
   /** How long a refused credential waits before it is tried again; default REFUSED_RETRY_MS (a minute). */
   credentialRetryMs?: number;
@@ -41,17 +45,19 @@ export interface StartWorkerOptions {
 
 /** Everything a worker process runs, built from the parsed config. */
 export async function startWorker(options: StartWorkerOptions): Promise<RunningWorker> {
-  const { config, credentials, logger } = options;
+  const { config, logger } = options;
   // Refused before anything connects: an unprotected dashboard must not even start, a bad certificate neither.
   const dashboard = dashboardSettings(config);
   const health = new CredentialHealth({ retryMs: options.credentialRetryMs });
-  const tokens = createTokenProvider(config, credentials, logger, health);
+  // Every tenant's token provider, its certificate read and checked (a UsageError names it).
+  const tokens = new TenantTokens({ config, directory: options.tenants, logger, health });
   const connection = await connectRedis(config.redisUrl, { blocking: true, queuePrefix: config.queuePrefix });
   // Whatever opened is closed again when a later step fails: an open socket or server would keep
   // the process alive after the error was printed.
   const opened: (() => unknown)[] = [() => connection.disconnect()];
-  let limiter: RateLimiter;
-  let api: DefenderClient;
+  // Metrics are wired into the clients by late binding: the operations server needs the tokens first.
+  const hooks: TenantHooks = {};
+  const sessions = new TenantSessions({ config, tokens, redis: connection, logger, hooks });
   let ops: Operations;
   let publisher: ResultPublisher;
   let worker: Worker;
@@ -63,13 +69,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
         `Redis maxmemory-policy is ${policy}, not noeviction: under memory pressure Redis may evict queued jobs, which would vanish. Set maxmemory-policy noeviction.`,
       );
     }
-    // Metrics are wired into the client by late binding: the operations server needs the token provider first.
-    const hooks: DefenderHooks = {};
-    ({ limiter, client: api } = createDefenderSession(config, tokens, connection, logger, {
-      onResponse: (endpoint, status) => hooks.onResponse?.(endpoint, status),
-      onThrottled: (endpoint) => hooks.onThrottled?.(endpoint),
-    }));
-    ops = await startOperations({ config, tenantId: credentials.tenantId, tokens, dashboard, logger });
+    ops = await startOperations({ config, tenants: () => tokens.directory, tokens, dashboard, logger });
     opened.push(() => ops.close());
     hooks.onResponse = ops.metrics?.onResponse;
     hooks.onThrottled = ops.metrics?.onThrottled;
@@ -77,9 +77,8 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     opened.push(() => publisher.close());
     worker = createCancelWorker({
       config,
-      tenantId: credentials.tenantId,
+      tenants: sessions,
       connection,
-      api,
       publisher,
       logger,
       onOutcome: ops.metrics?.onOutcome,
@@ -91,8 +90,15 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
         `the worker could not get ready on Redis at ${describeRedisUrl(config.redisUrl)} (${errorMessage(err)}); check REDIS_URL and that Redis accepts more clients (maxclients).`,
       );
     });
+    const { defaultTenant, size, file } = tokens.directory;
     logger.info(
-      { queue: config.cancelQueue, concurrency: config.workerConcurrency, tenantId: credentials.tenantId },
+      {
+        queue: config.cancelQueue,
+        concurrency: config.workerConcurrency,
+        tenantId: defaultTenant?.tenantId,
+        tenants: size,
+        tenantsFile: file,
+      },
       "worker started",
     );
   } catch (err) {
@@ -105,7 +111,12 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     }
     throw err;
   }
-  const watch = watchCredential(tokens, credentials.tenantId, logger);
+  const watch = watchTenants(tokens, logger);
+  const reloadTenants = (load: () => TenantDirectory<TenantSettings>) => {
+    const reloaded = reloadTenantsFrom(load, tokens, logger);
+    if (reloaded) watch.sync();
+    return reloaded;
+  };
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
@@ -134,5 +145,13 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     })();
     return stopping;
   };
-  return { worker, tokens, limiter, httpPort: ops.httpPort, dashboardPort: ops.dashboardPort, stop };
+  return {
+    worker,
+    tokens,
+    sessions,
+    httpPort: ops.httpPort,
+    dashboardPort: ops.dashboardPort,
+    reloadTenants,
+    stop,
+  };
 }

@@ -6,10 +6,8 @@
  */
 import { z } from "zod";
 import { isGuid } from "../contract/guid.js";
+import { TENANT_NAME, TENANT_NAME_RULE } from "../contract/tenant-name.js";
 import * as kind from "./value-schemas.js";
-
-/** A tenant's name: what `--tenant`, a job's `tenantId` and the metrics' `tenant` label may carry. */
-export const TENANT_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** How a tenant names its own secret: the variable's name, never its value. */
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -20,7 +18,7 @@ export const CREDENTIAL_FIELDS = ["clientSecretEnv", "clientSecretFile", "client
 const tenantEntry = z
   .strictObject({
     id: kind.guid,
-    name: z.string().regex(TENANT_NAME, "must be 1 to 64 of A-Z, a-z, 0-9, '.', '_' and '-'"),
+    name: z.string().regex(TENANT_NAME, `must be ${TENANT_NAME_RULE}`),
     clientId: kind.guid.optional(),
     clientSecretEnv: z
       .string()

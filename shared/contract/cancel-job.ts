@@ -1,7 +1,8 @@
 /** The cancel job as the contract writes it: the zod schema every producer and the worker validate with. */
 import { z } from "zod";
-import { GUID_PATTERN } from "./guid.js";
+import { GUID_PATTERN, isGuid } from "./guid.js";
 import { commentProblem, MAX_JOB_DATA_BYTES, MAX_TEXT_CHARS } from "./limits.js";
+import { TENANT_NAME, TENANT_NAME_RULE } from "./tenant-name.js";
 
 const guid = (what: string) =>
   z
@@ -23,7 +24,15 @@ export const cancelJobSchema = z.strictObject(
       const problem = commentProblem(s);
       if (problem) ctx.addIssue({ code: "custom", message: `comment ${problem}` });
     }),
-    tenantId: guid("tenantId")
+    // The tenant's GUID, or its name from MDE_TENANTS_FILE: a front door stores the id, and the
+    // worker resolves a name written by another producer before it reaches a URL or a Redis key.
+    tenantId: z
+      .string({ error: "tenantId must be a string" })
+      .refine(
+        (s) => GUID_PATTERN.test(s) || TENANT_NAME.test(s),
+        `tenantId must be a tenant GUID or a tenant name (${TENANT_NAME_RULE})`,
+      )
+      .transform((s) => (isGuid(s) ? s.toLowerCase() : s))
       .nullish()
       .transform((v) => v ?? undefined),
     requestedBy: optionalText("requestedBy", MAX_TEXT_CHARS),

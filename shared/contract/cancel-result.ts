@@ -79,7 +79,7 @@ export function failedResult(
   ref: JobRef,
   attempts: number,
   error: ResultError,
-  job?: CancelJob & { tenantId: string },
+  job?: CancelJob,
   action: MachineAction | null = null,
 ): CancelResult {
   return build(ref, job ?? salvage(ref.data), attempts, "failed", action, error);

@@ -44,6 +44,11 @@ export class CredentialHealth {
     return this.refusals.delete(tenantId);
   }
 
+  /** Forgets a refusal whose credential was replaced (a reload): the new one is tried at once. */
+  forget(tenantId: string): void {
+    this.refusals.delete(tenantId);
+  }
+
   /** The current refusal of `tenantId`'s credential, if any. */
   refusal(tenantId: string): Refusal | undefined {
     return this.refusals.get(tenantId);

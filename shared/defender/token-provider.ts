@@ -11,14 +11,6 @@ import { withTimeout } from "../core/with-timeout.js";
 import { loadClientCertificate } from "./client-certificate.js";
 import { CredentialHealth } from "./credential-health.js";
 
-/** Well-known Entra hosts msal can discover; any other https host is trusted through knownAuthorities. */
-const KNOWN_CLOUD_HOSTS = new Set([
-  "login.microsoftonline.com",
-  "login.microsoftonline.us",
-  "login.chinacloudapi.cn",
-  "login.microsoft.com",
-]);
-
 const RENEW_BEFORE_MS = 5 * 60_000;
 
 export interface TokenProviderOptions {
@@ -30,6 +22,11 @@ export interface TokenProviderOptions {
   logger?: Logger;
   /** Default: a CredentialHealth of its own, retrying a refused credential once a minute. */
   health?: CredentialHealth;
+  /**
+   * What the refusal's log line tells an operator to check, e.g. a tenant's entry of
+   * MDE_TENANTS_FILE; default: AZURE_TENANT_ID, AZURE_CLIENT_ID and the credential's variable.
+   */
+  checkHint?: string;
 }
 
 /** The credential part of msal's `auth`: a secret, or the certificate read and checked once. */
@@ -142,9 +139,10 @@ export class TokenProvider {
       this.options.credentials.credential.kind === "secret"
         ? "AZURE_CLIENT_SECRET"
         : "AZURE_CLIENT_CERTIFICATE_PATH (its certificate uploaded to the app registration)";
+    const check = this.options.checkHint ?? `AZURE_TENANT_ID, AZURE_CLIENT_ID and ${setting}`;
     this.options.logger?.error(
       { tenantId, code, reason: err.message },
-      `credential refused by Entra ID (${code}): check AZURE_TENANT_ID, AZURE_CLIENT_ID and ${setting}, and that an administrator consented to the app; jobs fail unauthorized meanwhile, and the credential is tried again at most every ${Math.round(this.health.retryMs / 1000)} s`,
+      `credential refused by Entra ID (${code}): check ${check}, and that an administrator consented to the app; jobs fail unauthorized meanwhile, and the credential is tried again at most every ${Math.round(this.health.retryMs / 1000)} s`,
     );
   }
 
@@ -165,6 +163,13 @@ export class TokenProvider {
   }
 }
 
+/**
+ * msal's configuration for one tenant's own authority (never /common). The authority's metadata
+ * is given rather than discovered: discovery would cost a request per tenant, and msal turns a
+ * refused discovery (an unknown tenant, one in another cloud) into `endpoints_resolution_error`,
+ * hiding Entra's AADSTS code; given, the token request goes out at once and its refusal names it.
+ * Entra's endpoints follow one pattern in every cloud, so the authority host is enough.
+ */
 function msalConfiguration(
   authorityHost: string,
   clientId: string,
@@ -172,12 +177,22 @@ function msalConfiguration(
   credential: ClientCredential,
 ): Configuration {
   const host = new URL(authorityHost);
+  const authority = `${host.origin}/${tenantId}`;
   return {
     auth: {
       clientId,
-      authority: `${host.origin}/${tenantId}`,
-      // msal would otherwise ask login.microsoftonline.com whether this host is an authority.
-      knownAuthorities: KNOWN_CLOUD_HOSTS.has(host.hostname) ? [] : [host.host],
+      authority,
+      authorityMetadata: JSON.stringify({
+        issuer: `${authority}/v2.0`,
+        authorization_endpoint: `${authority}/oauth2/v2.0/authorize`,
+        token_endpoint: `${authority}/oauth2/v2.0/token`,
+        jwks_uri: `${authority}/discovery/v2.0/keys`,
+      }),
+      cloudDiscoveryMetadata: JSON.stringify({
+        tenant_discovery_endpoint: `${authority}/v2.0/.well-known/openid-configuration`,
+        "api-version": "1.1",
+        metadata: [{ preferred_network: host.host, preferred_cache: host.host, aliases: [host.host] }],
+      }),
       ...credential,
     },
   };

@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { parseConfig } from "../../shared/config/config.js";
+import { loadTenantInfo } from "../../shared/config/tenants.js";
 import type { MachineAction } from "../../shared/contract/cancel-result.js";
 import { OperationalError } from "../../shared/core/errors.js";
 import { CancelClaims } from "../../shared/redis/cancel-claims.js";
@@ -38,13 +40,13 @@ async function anotherRunGetsClaim(): Promise<boolean> {
 
 function deps(api: ActionsApi, saveState: ProcessorDeps["saveState"]): ProcessorDeps {
   const settings = {
-    tenantId: TENANT,
     maxAttempts: 3,
     throttleGiveUpMs: 60_000,
     notFoundGraceMs: 10_000,
     cancelClaimMs: CLAIM_MS,
   };
-  return { api, settings, claims, saveState };
+  const tenants = loadTenantInfo({ config: parseConfig({ AZURE_TENANT_ID: TENANT }), env: {} });
+  return { api, settings, tenants, claims, saveState };
 }
 
 const input = {

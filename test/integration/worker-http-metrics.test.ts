@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { freePort } from "../../cli/free-port.js";
 import { type Harness, startHarness, TENANT } from "../support/harness.js";
 import { listeningPorts } from "../support/listening-ports.js";
+import { sample } from "../support/prom-sample.js";
 
 let h: Harness;
 afterEach(async () => {
@@ -13,12 +14,6 @@ async function scrape(port: number): Promise<string> {
   expect(response.status).toBe(200);
   expect(response.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
   return response.text();
-}
-
-/** The value of one series, e.g. `mde_cancel_jobs_total{outcome="cancelled"}`; undefined if absent. */
-function sample(text: string, series: string): number | undefined {
-  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
 const simCount = (endpoint: string, status: number) =>

@@ -4,7 +4,7 @@ import { type Job, Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { enqueueCancels } from "../../jobs/enqueue.js";
 import { type Config, parseConfig } from "../../shared/config/config.js";
-import { requireWorkerCredentials } from "../../shared/config/credentials.js";
+import { loadTenants } from "../../shared/config/tenants.js";
 import type { CancelRequest } from "../../shared/contract/cancel-job.js";
 import type { CancelResult } from "../../shared/contract/cancel-result.js";
 import { ensureClientCert, ensureServerCert } from "../../sim/certs.js";
@@ -89,7 +89,7 @@ export async function startHarness(
     async startWorker(overrides = {}) {
       const running = await startWorker({
         config,
-        credentials: requireWorkerCredentials(config),
+        tenants: loadTenants({ config, env }),
         logger,
         ...overrides,
       });

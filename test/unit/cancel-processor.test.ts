@@ -1,4 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { parseConfig } from "../../shared/config/config.js";
+import { TenantDirectory } from "../../shared/config/tenant-directory.js";
+import { loadTenantInfo } from "../../shared/config/tenants.js";
 import type { MachineAction } from "../../shared/contract/cancel-result.js";
 import {
   BadRequestError,
@@ -19,12 +22,13 @@ import type { ActionsApi, Decision, ProcessorSettings } from "../../worker/proce
 const TENANT = "11111111-2222-3333-4444-555555555555";
 const ID = "5382f7ea-7557-4ab7-9782-d50480024a4e";
 const settings: ProcessorSettings = {
-  tenantId: TENANT,
   maxAttempts: 3,
   throttleGiveUpMs: 60_000,
   notFoundGraceMs: 10_000,
 };
 const action = (status: string): MachineAction => ({ id: ID, status, type: "Isolate" });
+/** A worker without a tenants file: the one tenant of AZURE_TENANT_ID, named by its id. */
+const tenants = loadTenantInfo({ config: parseConfig({ AZURE_TENANT_ID: TENANT }), env: {} });
 
 type Step = MachineAction | Error;
 /** A scripted Defender: each call takes the next answer of its endpoint. */
@@ -60,6 +64,7 @@ async function run(
     {
       api,
       settings,
+      tenants,
       saveState: async (s) => {
         saved.push(structuredClone(s));
       },
@@ -126,7 +131,13 @@ describe("processCancel", () => {
     const { api, calls } = scripted([action("Pending")]);
     const decision = await processCancel(
       { jobId: "job-1", data: { machineActionId: ID, comment: "x" }, enqueuedAt: 0, state: { failures: 0 } },
-      { api, settings, claims: { claim: async () => ({ heldMs: 4_000 }) }, saveState: async () => undefined },
+      {
+        api,
+        settings,
+        tenants,
+        claims: { claim: async () => ({ heldMs: 4_000 }) },
+        saveState: async () => undefined,
+      },
     );
     expect(decision).toEqual({ kind: "delay", ms: 4_250, reason: "in_flight" });
     expect(calls).toEqual(["get"]);
@@ -142,7 +153,7 @@ describe("processCancel", () => {
     });
     await processCancel(
       { jobId: "job-1", data: { machineActionId: ID, comment: "x" }, enqueuedAt: 0, state: { failures: 0 } },
-      { api, settings, claims: { claim }, saveState: async () => undefined },
+      { api, settings, tenants, claims: { claim }, saveState: async () => undefined },
     );
     expect(released).toBe(1);
   });
@@ -293,6 +304,45 @@ describe("processCancel", () => {
     });
     expect(code(foreign.decision)).toBe("unknown_tenant");
     expect(calls).toEqual([]);
+  });
+
+  it("resolves a tenant named by name to its id before any call, and fails a name it does not serve", async () => {
+    const file = "/etc/mde/tenants.json";
+    const info = { ...parseConfig({}), tenantId: TENANT, name: "contoso" };
+    const served = new TenantDirectory([info], undefined, file);
+    const seen: string[] = [];
+    const api: ActionsApi = {
+      getAction: async (tenantId) => {
+        seen.push(tenantId);
+        return action("Succeeded");
+      },
+      cancelAction: async () => action("Cancelled"),
+    };
+    const deps = { api, settings, tenants: served, saveState: async () => undefined };
+    const job = (tenantId?: string) => ({
+      jobId: "job-1",
+      data: { machineActionId: ID, comment: "x", tenantId },
+      enqueuedAt: 0,
+      state: { failures: 0 },
+    });
+    const named = await processCancel(job("CONTOSO"), deps);
+    expect(named.kind === "done" && named.result).toMatchObject({
+      outcome: "already_terminal",
+      tenantId: TENANT,
+    });
+    expect(seen).toEqual([TENANT]);
+    const unknown = await processCancel(job("northwind"), deps);
+    expect(unknown.kind === "done" && unknown.result).toMatchObject({
+      tenantId: "northwind",
+      error: { code: "unknown_tenant", message: `tenant northwind is not in MDE_TENANTS_FILE ${file}` },
+    });
+    // A file of several tenants naming no default: a job must name its tenant.
+    const unnamed = await processCancel(job(undefined), deps);
+    expect(unnamed.kind === "done" && unnamed.result.error).toMatchObject({
+      code: "unknown_tenant",
+      message: "the job names no tenant, and MDE_TENANTS_FILE names no defaultTenant",
+    });
+    expect(seen).toEqual([TENANT]);
   });
 });
 

@@ -39,7 +39,13 @@ describe("parseCancelJob", () => {
     expect(refused({ machineActionId: ID, comment: "x", requestedBy: "r".repeat(201) })).toMatch(
       /requestedBy/,
     );
-    expect(refused({ machineActionId: ID, comment: "x", tenantId: "contoso" })).toMatch(/tenantId/);
+    // A tenant's name from MDE_TENANTS_FILE is accepted (the worker resolves it); anything else is not.
+    expect(refused({ machineActionId: ID, comment: "x", tenantId: "contoso corp" })).toMatch(
+      /tenantId must be a tenant GUID or a tenant name/,
+    );
+    expect(refused({ machineActionId: ID, comment: "x", tenantId: "../x" })).toMatch(/tenantId/);
+    const named = parseCancelJob({ machineActionId: ID, comment: "x", tenantId: "Contoso" });
+    expect(named.ok && named.job.tenantId).toBe("Contoso");
     expect(refused({ machineActionId: ID, comment: "x", extra: 1 })).toMatch(/unknown field extra/);
     expect(refused("a string")).toBeTruthy();
     expect(refused(null)).toBeTruthy();

@@ -10,10 +10,12 @@ const read = (path: string) => readFileSync(join(root, path), "utf8");
 
 const exported = async () => {
   const metrics = new WorkerMetrics({
-    tenantId: "t",
+    tenants: () => [
+      { tenantId: "t", label: "t", limiter: { status: async () => ({ pausedForMs: 0, windows: [] }) } },
+    ],
+    label: () => "t",
     queue: { getJobCounts: async () => ({}), getWaiting: async () => [] },
     tokens: { acquired: 0 },
-    limiter: { status: async () => ({ pausedForMs: 0, windows: [] }) },
     ping: async () => "PONG",
   });
   const all = (await metrics.registry.getMetricsAsJSON()).map((m) => m.name);
@@ -53,5 +55,24 @@ describe("operations docs and dashboard", () => {
     for (const name of queried) expect(names, name).toContain(name);
     for (const required of ["mde_cancel_jobs_total", "mde_api_throttled_total", "mde_cancel_queue_jobs"])
       expect(queried).toContain(required);
+  });
+
+  it("lets a dashboard user pick tenants: every series with a tenant label is filtered by $tenant", () => {
+    const dashboard = JSON.parse(read("docs/grafana-dashboard.json")) as {
+      panels: Panel[];
+      templating: { list: { name: string; query: { query: string } }[] };
+    };
+    const variable = dashboard.templating.list.find((v) => v.name === "tenant");
+    expect(variable?.query.query).toMatch(/label_values\(mde_cancel_jobs_total\{[^}]*\}, tenant\)/);
+    const tenanted =
+      /\b(mde_cancel_jobs_total|mde_api_requests_total|mde_api_throttled_total|mde_rate_limit_budget_left|mde_rate_limit_paused_seconds)\{([^}]*)\}/g;
+    let filtered = 0;
+    for (const panel of dashboard.panels)
+      for (const target of panel.targets ?? [])
+        for (const [, name, selector] of target.expr.matchAll(tenanted)) {
+          expect(selector, `${panel.type} ${name}`).toContain('tenant=~"$tenant"');
+          filtered += 1;
+        }
+    expect(filtered).toBeGreaterThanOrEqual(5);
   });
 });

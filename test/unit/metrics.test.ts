@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { CancelResult } from "../../shared/contract/cancel-result.js";
 import type { RateLimiterStatus } from "../../shared/redis/rate-limiter.js";
-import { type MetricsSources, WorkerMetrics } from "../../worker/metrics.js";
+import { type MetricsSources, type MetricsTenant, WorkerMetrics } from "../../worker/metrics.js";
 import { windowLabel } from "../../worker/metrics-live.js";
+import { sample } from "../support/prom-sample.js";
 
 const TENANT = "11111111-2222-3333-4444-555555555555";
 
@@ -15,15 +16,22 @@ function sources(overrides: Partial<MetricsSources> = {}): MetricsSources {
     ],
   };
   return {
-    tenantId: TENANT,
+    ...oneTenant({ status: async () => status }),
     queue: {
       getJobCounts: async () => ({ waiting: 3, delayed: 2, active: 1 }),
       getWaiting: async () => [{ timestamp: Date.now() - 90_000 }],
     },
     tokens: { acquired: 4 },
-    limiter: { status: async () => status },
     ping: async () => "PONG",
     ...overrides,
+  };
+}
+
+/** The tenant of a deployment without a tenants file: its label is its id. */
+function oneTenant(limiter: MetricsTenant["limiter"]): Pick<MetricsSources, "tenants" | "label"> {
+  return {
+    tenants: () => [{ tenantId: TENANT, label: TENANT, limiter }],
+    label: (tenantId) => (tenantId === TENANT ? TENANT : "unknown"),
   };
 }
 
@@ -34,11 +42,6 @@ const result = (outcome: CancelResult["outcome"], code?: string): CancelResult =
     enqueuedAt: "2030-01-01T00:00:00.000Z",
     finishedAt: "2030-01-01T00:00:02.000Z",
   }) as CancelResult;
-
-function sample(text: string, series: string): number | undefined {
-  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
 
 describe("WorkerMetrics", () => {
   it("counts what the hooks report", async () => {
@@ -93,7 +96,7 @@ describe("WorkerMetrics", () => {
         getJobCounts: () => Promise.reject(new Error("down")),
         getWaiting: () => new Promise(() => {}),
       },
-      limiter: { status: () => Promise.reject(new Error("down")) },
+      ...oneTenant({ status: () => Promise.reject(new Error("down")) }),
       ping: () => Promise.reject(new Error("down")),
     });
     const m = new WorkerMetrics(failing);
