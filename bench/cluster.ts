@@ -21,6 +21,8 @@ export interface ClusterOptions {
   name: string;
   /** What the simulator enforces; [] for none. */
   simLimits: RateWindow[];
+  /** Added by the simulator before every answer (default 0). */
+  simLatencyMs?: number;
   /** MDE_RATE_LIMITS of the workers. */
   limits: string;
   workers: number;
@@ -46,7 +48,9 @@ export interface Cluster {
 }
 
 export async function startCluster(o: ClusterOptions): Promise<Cluster> {
-  const sim = tsxChild("sim-process.ts", { BENCH_SIM: JSON.stringify({ rateLimits: o.simLimits }) });
+  const sim = tsxChild("sim-process.ts", {
+    BENCH_SIM: JSON.stringify({ rateLimits: o.simLimits, latencyMs: o.simLatencyMs ?? 0 }),
+  });
   const { url } = (await sim.ready) as { url: string };
   const prefix = uniquePrefix(o.name);
   const env = {

@@ -151,9 +151,9 @@ export function writeReport(path: string, r: Report): string {
         "window",
         "peak (most calls in any window / limit)",
         "mean use over the drain",
-        "ceiling the pad allows",
+        "ceiling the answer time allows",
       ],
-      r.budget.windows.map((w) => [w.endpoint, w.window, pct(w.peak), pct(w.mean), pct(w.padCeiling)]),
+      r.budget.windows.map((w) => [w.endpoint, w.window, pct(w.peak), pct(w.mean), pct(w.ceiling)]),
     ),
     "",
     ...rows(

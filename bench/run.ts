@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
-import { measureBudget } from "./budget.js";
+import { BUDGET_WINDOWS, measureBudget } from "./budget.js";
 import { median, REDIS_URL, ROOT, redis } from "./common.js";
 import { measureIntake } from "./intake.js";
 import { writeIntakeSection } from "./intake-report.js";
@@ -107,7 +107,7 @@ const tiers: TierSummary[] = SPECS.map((spec) => {
 });
 
 say("budget use: 3 workers, 20/2s and 60/10s, 180 actions");
-const budget = await measureBudget(180, 3);
+const budget = await measureBudget({ n: 180, windows: BUDGET_WINDOWS });
 say(`budget: drained in ${(budget.drainMs / 1000).toFixed(1)} s, ${budget.quota429s} 429s`);
 say("memory: 100,000 ids through startCampaign");
 const memory = await measureMemory(100_000, 10);

@@ -9,7 +9,10 @@ import { ensureServerCert } from "../sim/certs.js";
 import { startSimulator } from "../sim/server.js";
 import { CERT_DIR, CLIENT, SECRET, serveIpc, TENANT } from "./common.js";
 
-const settings = JSON.parse(process.env.BENCH_SIM ?? "{}") as { rateLimits?: RateWindow[] };
+const settings = JSON.parse(process.env.BENCH_SIM ?? "{}") as {
+  rateLimits?: RateWindow[];
+  latencyMs?: number;
+};
 const tls = ensureServerCert(CERT_DIR);
 const sim = await startSimulator({
   tls: { key: readFileSync(tls.keyPath), cert: readFileSync(tls.certPath) },
@@ -17,6 +20,7 @@ const sim = await startSimulator({
   clientId: CLIENT,
   clientSecret: SECRET,
   rateLimits: settings.rateLimits ?? [],
+  latencyMs: settings.latencyMs ?? 0,
 });
 
 serveIpc((m) => {
