@@ -1,5 +1,4 @@
 /** The "what limits it" section of docs/benchmarks.md: the run's numbers plus what profiling found. */
-import { paddedWindowMs, TICKET_SLACK } from "../shared/redis/rate-limiter.js";
 import { round } from "./common.js";
 import type { Report, TierSummary } from "./report.js";
 
@@ -16,7 +15,6 @@ interface Key {
 }
 
 const pct = (x: number) => `${round(100 * x, 1)}%`;
-const ceiling = (windowMs: number) => windowMs / paddedWindowMs(windowMs);
 
 export function findings(r: Report, k: Key): string[] {
   const cpuTotal = k.c.cpu.workers + k.c.cpu.sim + k.c.cpu.redis;
@@ -55,13 +53,12 @@ export function findings(r: Report, k: Key): string[] {
     "in development the full pipeline was unchanged by it (615 vs 616 jobs/s, 1 process; 634 vs 662, 2 processes).",
     "",
     `**Budget use: binding window at ${pct(k.bindingMean)}, target 95% ${k.bindingMean >= 0.95 ? "met" : "missed"}.**`,
-    `The limiter counts each call for its window plus a pad of max(500 ms, 2%) (MIN_PAD_MS), and spaces the`,
-    `tickets of refused callers ${TICKET_SLACK * 100}% wider than the padded rate. At these scaled windows the pad is`,
-    `500 ms: 25% of 2 s (ceiling ${pct(ceiling(2_000))}) and 5% of 10 s (ceiling ${pct(ceiling(10_000))}; with the ticket slack`,
-    `${pct(ceiling(10_000) / (1 + TICKET_SLACK))}). At Microsoft's real windows it is 2% (1.2 s of 1 min, 72 s of 1 h):`,
-    `ceilings ${pct(ceiling(60_000))} and ${pct(ceiling(3_600_000))}, ${pct(ceiling(3_600_000) / (1 + TICKET_SLACK))} with the slack. So most of the shortfall`,
-    "here is the scaled-down pad, which the real windows do not pay; the rest is the time a delayed job takes",
-    "to come back from BullMQ's delayed set and reach a worker, and extra calls (next point). The peak column",
+    "The limiter counts each call from its admission until its answer, settled on Redis's clock, with no",
+    "pad: a slot serves one call per window plus that call's answer time. Refused jobs are promised the",
+    "time their slot frees (a burst of slots freeing together wakes as many jobs together), and a job whose",
+    "slot frees a few ms late waits for it in place instead of going to the back of the queue. What is left",
+    "of the shortfall is the time a woken job takes to come back from BullMQ's delayed set, and extra calls",
+    "(next point). The peak column",
     "shows that no window ever held more than its limit, and the simulator answered no 429.",
     "",
     `**Calls per action under the budget: ${round(r.budget.callsPerAction, 3)}** (extra calls: ${extraGets} for ${r.budget.n} actions). A job`,

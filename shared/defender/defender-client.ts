@@ -30,11 +30,12 @@ export interface Tokens {
   refresh(tenantId: string, staleToken: string): Promise<string>;
 }
 export interface Budget {
+  /** Admission of one call: settle it when its answer came, release it when it was never sent. */
   take(
     tenantId: string,
     endpoint: Endpoint,
     options?: { campaign?: boolean },
-  ): Promise<{ ok: true } | { ok: false; waitMs: number }>;
+  ): Promise<{ ok: true; settle(): Promise<void>; release(): Promise<void> } | { ok: false; waitMs: number }>;
   pause(tenantId: string, endpoint: Endpoint, ms: number): Promise<void>;
 }
 
@@ -187,6 +188,8 @@ export class DefenderClient {
             headers: { Authorization: `Bearer ${token}` },
             signal: options.signal,
           });
+          // Microsoft counted the call by now: its budget slot ends one window from here.
+          void admitted.settle();
           this.options.onResponse?.(endpoint, response.status);
           this.options.logger.debug(
             {
@@ -201,6 +204,7 @@ export class DefenderClient {
           );
           return response;
         } catch (err) {
+          // The call may have reached Microsoft: it keeps its slot until its reservation ends.
           this.options.onResponse?.(endpoint, "error");
           if (options.signal?.aborted) throw new AbortError(err as Error);
           if (isDroppedConnection(err) && method === "GET") throw err;

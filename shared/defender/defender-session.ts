@@ -23,6 +23,8 @@ export function createLimiter(
     prefix: keyPrefix(config),
     windows: budget.rateLimits,
     campaignShare: budget.campaignBudgetShare,
+    // A call can reach Microsoft until its connection's ready timeout (the HTTP timeout) runs out.
+    reservationMs: config.httpTimeoutMs + 1_000,
   });
 }
 

@@ -1,28 +1,40 @@
 /**
  * Shared, atomic sliding-window limiter for Defender calls, per tenant and endpoint, across every worker
- * process and host. All decisions run in one Lua script timed by Redis's own clock (`TIME`), so host
- * clock skew does not matter.
+ * process and host. All decisions run in Lua timed by Redis's own clock (`TIME`), so host clock skew does
+ * not matter.
+ *
+ * A call counts from the moment it is admitted until its answer arrives, since Microsoft counted it
+ * somewhere in between: `take` records it open (holding its slot for up to `reservationMs`), and
+ * `settle` moves its end to answer + window. No pad: a backlog drains at the window's own pace, less
+ * only the answer time (answers within 2 % of the window cost at most 2 %).
  *
  * Keys, for `base = ${prefix}:rl:${tenantId}:${endpoint}` (all share the prefix, so a hash tag in the
  * prefix keeps them in one Redis Cluster slot):
- *   `${base}:log`              zset of all admitted calls (score = Redis ms, member = "<ms>-<seq>")
- *   `${base}:log:campaign`     zset of admitted campaign calls (also present in `:log`)
+ *   `${base}:log`              zset of calls (score = answer time, or admission + reservation while
+ *                              open; member = "<admission ms>-<seq>")
+ *   `${base}:log:campaign`     zset of campaign calls (also present in `:log`)
  *   `${base}:seq`              counter making members unique within one millisecond
  *   `${base}:pause`            set by `pause()` with PX = the pause; its PTTL is the remaining pause
- *   `${base}:ticket:urgent`    next wake time (Redis ms) handed to a refused urgent caller
- *   `${base}:ticket:campaign`  next wake time (Redis ms) handed to a refused campaign caller
- * Logs and counter expire after the longest padded window, tickets once they are in the past, so idle
- * tenants leave nothing behind.
+ *   `${base}:ticket:urgent`    zset of wake times promised to refused urgent callers
+ *   `${base}:ticket:campaign`  zset of wake times promised to refused campaign callers
+ * Every key expires once nothing in it matters any more, so idle tenants leave nothing behind.
  */
 
 import type { RateWindow } from "../config/durations.js";
 import { UsageError } from "../core/errors.js";
+import { sleep } from "../core/sleep.js";
 import type { Endpoint } from "../defender/endpoints.js";
 import type { RedisConnection } from "./connection.js";
 import { defineScript, type LuaScript } from "./lua-script.js";
-import { PAUSE_SCRIPT, STATUS_SCRIPT, TAKE_SCRIPT } from "./rate-limiter-script.js";
+import { PAUSE_SCRIPT, SETTLE_SCRIPT, STATUS_SCRIPT, TAKE_SCRIPT } from "./rate-limiter-script.js";
 
-export type TakeResult = { ok: true } | { ok: false; waitMs: number; reason: "budget" | "paused" };
+/** An admitted call: `settle` when its answer arrived, `release` when it was never sent. Neither throws. */
+export interface Admission {
+  ok: true;
+  settle(): Promise<void>;
+  release(): Promise<void>;
+}
+export type TakeResult = Admission | { ok: false; waitMs: number; reason: "budget" | "paused" };
 
 export interface RateLimiterOptions {
   /** e.g. `bull:mde-cancel`; may carry a Redis Cluster hash tag such as `{mde}`. */
@@ -31,6 +43,11 @@ export interface RateLimiterOptions {
   windows: RateWindow[];
   /** Share of each window that campaign (bulk) calls may use; urgent calls may use all of it. */
   campaignShare: number;
+  /**
+   * How long after its admission a call that is never settled (timeout, crash) may still reach
+   * Microsoft: the HTTP timeout. It holds its slot that long, then for one window. Default 30,000.
+   */
+  reservationMs?: number;
 }
 
 export interface RateLimiterStatus {
@@ -39,24 +56,9 @@ export interface RateLimiterStatus {
 }
 
 export const DEFAULT_CAMPAIGN_SHARE = 0.8;
-/**
- * Microsoft counts calls when they arrive, and a call on a cold TLS connection can arrive a few
- * hundred ms after it took budget: each recorded call occupies its window this much longer.
- */
-export const MIN_PAD_MS = 500;
-export const PAD_FRACTION = 0.02;
-/**
- * Tickets are spaced this fraction wider than the exact sustainable rate. At exactly that rate a woken
- * caller that arrives a few ms earlier (relative to its slot) than the caller one window before it finds
- * the window still full and goes to the back of the queue; the slack absorbs that jitter (1 % of the
- * window: 36 s per hour, 0.6 s per minute).
- */
-export const TICKET_SLACK = 0.01;
-
-/** How long one recorded call counts against a window: `windowMs + max(500, ceil(2 % of windowMs))`. */
-export function paddedWindowMs(windowMs: number): number {
-  return windowMs + Math.max(MIN_PAD_MS, Math.ceil(windowMs * PAD_FRACTION));
-}
+export const DEFAULT_RESERVATION_MS = 30_000;
+/** A refused caller whose slot frees this soon waits for it in place, at most this many times. */
+export const NEAR_TRIES = 3;
 
 /** Calls a campaign may make per window: `floor(limit * share)`, at least 1 and at most `limit`. */
 export function campaignCap(limit: number, share: number): number {
@@ -69,21 +71,24 @@ export function classCap(window: RateWindow, share: number, campaign: boolean): 
   return campaign ? campaignCap(window.limit, share) : window.limit;
 }
 
-/** Spacing between tickets that keeps `cap` calls per padded window, widened by `TICKET_SLACK`. */
-export function ticketSpacingMs(windowMs: number, cap: number): number {
-  return Math.ceil((paddedWindowMs(windowMs) * (1 + TICKET_SLACK)) / cap);
+/**
+ * How soon a refused caller's slot must free for it to wait in place rather than go back to Redis: a
+ * tenth of the shortest window, at most 1 s or twice the usual answer time. So a woken job whose slot
+ * frees a little late, or whose cancel follows its check a little ahead of the cancel's own slot, keeps
+ * its place and does not repeat its check.
+ */
+export function nearMs(windows: readonly RateWindow[], answerMs: number): number {
+  const shortest = Math.min(...windows.map((w) => w.windowMs));
+  return Math.max(1, Math.min(Math.floor(shortest / 10), Math.max(1_000, Math.ceil(2 * answerMs))));
 }
 
 /**
- * The slowest ticket spacing over all windows for a class: the rate that every window sustains forever.
- * (The script spaces tickets by the windows that actually refused, which is never slower than this.)
+ * How long a promised wake time waits for its caller, who may reach a worker a little late (BullMQ's
+ * delayed set, a busy worker): a tenth of the shortest window, 1 to 5 s. Promises whose callers never
+ * come (jobs removed) then stop holding the queue back.
  */
-export function sustainableSpacingMs(
-  windows: readonly RateWindow[],
-  share: number,
-  campaign: boolean,
-): number {
-  return Math.max(...windows.map((w) => ticketSpacingMs(w.windowMs, classCap(w, share, campaign))));
+export function promiseGraceMs(windows: readonly RateWindow[]): number {
+  return Math.max(1_000, Math.min(5_000, Math.floor(Math.min(...windows.map((w) => w.windowMs)) / 10)));
 }
 
 /** Throws a UsageError unless the options describe a usable limiter. */
@@ -102,51 +107,51 @@ export function validateRateLimiterOptions(options: RateLimiterOptions): void {
   if (!Number.isFinite(share) || share <= 0 || share > 1) {
     throw new UsageError(`rate limiter: campaignShare must be in (0, 1], got ${share}`);
   }
+  const reservation = options.reservationMs ?? DEFAULT_RESERVATION_MS;
+  if (!Number.isSafeInteger(reservation) || reservation < 1) {
+    throw new UsageError(`rate limiter: reservationMs must be a positive integer, got ${reservation}`);
+  }
 }
 
-/** The script arguments (after the class flag) for one class of caller. */
-export function takeArguments(
-  windows: readonly RateWindow[],
-  share: number,
-  campaign: boolean,
-): (string | number)[] {
-  const horizon = Math.max(...windows.map((w) => paddedWindowMs(w.windowMs)));
-  const args: (string | number)[] = [campaign ? 1 : 0, horizon, windows.length];
-  for (const w of windows) {
-    const cap = classCap(w, share, campaign);
-    args.push(
-      paddedWindowMs(w.windowMs),
-      w.limit,
-      campaignCap(w.limit, share),
-      ticketSpacingMs(w.windowMs, cap),
-    );
-  }
-  return args;
+/** The windows as the take script reads them: count, then length, limit and campaign cap of each. */
+export function windowArguments(windows: readonly RateWindow[], share: number): number[] {
+  return [windows.length, ...windows.flatMap((w) => [w.windowMs, w.limit, campaignCap(w.limit, share)])];
 }
 
 export class RateLimiter {
-  private readonly take_: LuaScript<[number, number, number]>;
+  private readonly take_: LuaScript<[number, number, number | string]>;
+  private readonly settle_: LuaScript<number>;
   private readonly pause_: LuaScript<number>;
   private readonly status_: LuaScript<number[]>;
-  private readonly urgentArgs: (string | number)[];
-  private readonly campaignArgs: (string | number)[];
   private readonly windows: RateWindow[];
+  private readonly windowArgs: number[];
+  private readonly horizonMs: number;
+  private readonly reservationMs: number;
+  private readonly graceMs: number;
   private readonly prefix: string;
   private readonly redis: RedisConnection;
+  /** Recent answer time per endpoint (ms, moving average): how late a slot may free than promised. */
+  private readonly answerMs = new Map<Endpoint, number>();
 
   constructor(redis: RedisConnection, options: RateLimiterOptions) {
     validateRateLimiterOptions(options);
     this.redis = redis;
     this.prefix = options.prefix;
     this.windows = options.windows.map((w) => ({ limit: w.limit, windowMs: w.windowMs }));
-    this.urgentArgs = takeArguments(this.windows, options.campaignShare, false);
-    this.campaignArgs = takeArguments(this.windows, options.campaignShare, true);
+    this.windowArgs = windowArguments(this.windows, options.campaignShare);
+    this.horizonMs = Math.max(...this.windows.map((w) => w.windowMs));
+    this.reservationMs = options.reservationMs ?? DEFAULT_RESERVATION_MS;
+    this.graceMs = promiseGraceMs(this.windows);
     this.take_ = defineScript(redis, "mdeRateLimiterTake", 5, TAKE_SCRIPT);
+    this.settle_ = defineScript(redis, "mdeRateLimiterSettle", 2, SETTLE_SCRIPT);
     this.pause_ = defineScript(redis, "mdeRateLimiterPause", 1, PAUSE_SCRIPT);
     this.status_ = defineScript(redis, "mdeRateLimiterStatus", 2, STATUS_SCRIPT);
   }
 
-  /** Takes budget for one call that is about to leave, or says how long to wait before asking again. */
+  /**
+   * Admits one call that is about to leave (one Redis round trip), or says how long to wait before
+   * asking again. A slot that frees within `nearMs` is waited for here, up to NEAR_TRIES times.
+   */
   async take(
     tenantId: string,
     endpoint: Endpoint,
@@ -154,16 +159,26 @@ export class RateLimiter {
   ): Promise<TakeResult> {
     const base = this.base(tenantId, endpoint);
     const campaign = options.campaign === true;
-    const reply = await this.take_(
-      `${base}:log`,
-      `${base}:log:campaign`,
-      `${base}:seq`,
-      `${base}:pause`,
-      `${base}:ticket:${campaign ? "campaign" : "urgent"}`,
-      ...(campaign ? this.campaignArgs : this.urgentArgs),
-    );
-    if (reply[0] === 1) return { ok: true };
-    return { ok: false, waitMs: reply[1], reason: reply[2] === 1 ? "paused" : "budget" };
+    const near = nearMs(this.windows, this.answerMs.get(endpoint) ?? 0);
+    for (let tries = 1; ; tries++) {
+      const sentAt = performance.now();
+      const reply = await this.take_(
+        `${base}:log`,
+        `${base}:log:campaign`,
+        `${base}:seq`,
+        `${base}:pause`,
+        `${base}:ticket:${campaign ? "campaign" : "urgent"}`,
+        campaign ? 1 : 0,
+        this.horizonMs,
+        this.reservationMs,
+        this.graceMs,
+        ...this.windowArgs,
+      );
+      if (reply[0] === 1) return this.admission(base, endpoint, String(reply[2]), reply[1], sentAt);
+      const refusal = { ok: false, waitMs: reply[1], reason: reply[2] === 1 ? "paused" : "budget" } as const;
+      if (refusal.waitMs > near || tries >= NEAR_TRIES) return refusal;
+      await sleep(refusal.waitMs);
+    }
   }
 
   /** Pauses every caller of this tenant's endpoint for at least `ms` (e.g. Retry-After); never shortens. */
@@ -173,14 +188,19 @@ export class RateLimiter {
     await this.pause_(`${this.base(tenantId, endpoint)}:pause`, whole);
   }
 
-  /** Calls counted in each window right now (all classes) and the remaining pause. */
+  /** The remaining 429 pause of this tenant's endpoint, 0 when none: one cheap read. */
+  async pausedForMs(tenantId: string, endpoint: Endpoint): Promise<number> {
+    return Math.max(0, await this.redis.pttl(`${this.base(tenantId, endpoint)}:pause`));
+  }
+
+  /** Calls counted in each window right now (all classes, open ones included) and the remaining pause. */
   async status(tenantId: string, endpoint: Endpoint): Promise<RateLimiterStatus> {
     const base = this.base(tenantId, endpoint);
     const reply = await this.status_(
       `${base}:log`,
       `${base}:pause`,
       this.windows.length,
-      ...this.windows.map((w) => paddedWindowMs(w.windowMs)),
+      ...this.windows.map((w) => w.windowMs),
     );
     return {
       pausedForMs: reply[0] ?? 0,
@@ -192,13 +212,40 @@ export class RateLimiter {
   }
 
   /**
-   * Forgets the tickets handed to refused callers. Tickets assume every refused caller comes back; when
-   * waiting jobs are removed instead (a campaign aborted or drained), the next refused callers would
-   * otherwise queue behind tickets nobody holds, up to (removed jobs x spacing) while budget sits idle.
+   * Forgets the wake times promised to refused callers. Promises assume every refused caller comes back;
+   * when waiting jobs are removed instead (a campaign aborted or drained), the next refused callers would
+   * otherwise queue behind promises nobody holds, while budget sits idle.
    */
   async resetTickets(tenantId: string, endpoint: Endpoint): Promise<void> {
     const base = this.base(tenantId, endpoint);
     await this.redis.del(`${base}:ticket:urgent`, `${base}:ticket:campaign`);
+  }
+
+  /**
+   * The handle of an admitted call. Its answer time is Redis's time at admission plus the time measured
+   * here from sending the take to the answer, which can only overcount. A failed write leaves the call
+   * open: it then holds its slot until its reservation ends, which only costs budget.
+   */
+  private admission(base: string, endpoint: Endpoint, member: string, admittedAt: number, sentAt: number) {
+    let done = false;
+    const write = (at: number | "") => {
+      if (done) return Promise.resolve();
+      done = true;
+      return this.settle_(`${base}:log`, `${base}:log:campaign`, member, at).then(
+        () => undefined,
+        () => undefined,
+      );
+    };
+    return {
+      ok: true,
+      settle: () => {
+        const tookMs = performance.now() - sentAt;
+        const before = this.answerMs.get(endpoint);
+        this.answerMs.set(endpoint, before === undefined ? tookMs : 0.8 * before + 0.2 * tookMs);
+        return write(admittedAt + Math.ceil(tookMs) + 1);
+      },
+      release: () => write(""),
+    } satisfies Admission;
   }
 
   private base(tenantId: string, endpoint: Endpoint): string {

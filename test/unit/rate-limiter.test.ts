@@ -3,29 +3,16 @@ import { UsageError } from "../../shared/core/errors.js";
 import {
   campaignCap,
   classCap,
-  paddedWindowMs,
-  sustainableSpacingMs,
-  TICKET_SLACK,
-  takeArguments,
-  ticketSpacingMs,
+  nearMs,
+  promiseGraceMs,
   validateRateLimiterOptions,
+  windowArguments,
 } from "../../shared/redis/rate-limiter.js";
 
 const MDE_WINDOWS = [
   { limit: 100, windowMs: 60_000 },
   { limit: 1_500, windowMs: 3_600_000 },
 ];
-
-describe("paddedWindowMs", () => {
-  it("adds 2 % of the window, at least 500 ms", () => {
-    expect(paddedWindowMs(60_000)).toBe(61_200);
-    expect(paddedWindowMs(3_600_000)).toBe(3_672_000);
-    expect(paddedWindowMs(1_000)).toBe(1_500);
-    expect(paddedWindowMs(200)).toBe(700);
-    expect(paddedWindowMs(25_000)).toBe(25_500);
-    expect(paddedWindowMs(25_001)).toBe(25_001 + 501);
-  });
-});
 
 describe("campaignCap", () => {
   it("is floor(limit * share)", () => {
@@ -53,55 +40,28 @@ describe("campaignCap", () => {
   });
 });
 
-describe("ticket spacing", () => {
-  it("is the padded window over the cap, widened by the slack", () => {
-    expect(ticketSpacingMs(60_000, 80)).toBe(Math.ceil((61_200 * (1 + TICKET_SLACK)) / 80));
-    expect(ticketSpacingMs(1_000, 4)).toBe(379); // 1,500 * 1.01 / 4 = 378.75
-  });
-
-  it("takes the slowest window of the class", () => {
-    // campaign: 61,200/80 = 765 vs 3,672,000/1,200 = 3,060 -> the hour binds
-    expect(sustainableSpacingMs(MDE_WINDOWS, 0.8, true)).toBe(Math.ceil(3_060 * (1 + TICKET_SLACK)));
-    // urgent: 612 vs 2,448
-    expect(sustainableSpacingMs(MDE_WINDOWS, 0.8, false)).toBe(Math.ceil(2_448 * (1 + TICKET_SLACK)));
-  });
-
-  it("never lets tickets outpace a window", () => {
-    for (const [windowMs, cap] of [
-      [200, 5],
-      [60_000, 80],
-      [3_600_000, 1_200],
-      [1_000, 1_000],
-    ] as const) {
-      expect(ticketSpacingMs(windowMs, cap) * cap).toBeGreaterThanOrEqual(paddedWindowMs(windowMs));
-    }
+describe("nearMs", () => {
+  it("is a tenth of the shortest window, at most 1 s or twice the usual answer time", () => {
+    expect(nearMs([{ limit: 10, windowMs: 2_000 }], 20)).toBe(200);
+    expect(nearMs(MDE_WINDOWS, 20)).toBe(1_000);
+    expect(nearMs(MDE_WINDOWS, 1_500)).toBe(3_000);
+    expect(nearMs(MDE_WINDOWS, 60_000)).toBe(6_000);
+    expect(nearMs([{ limit: 1, windowMs: 5 }], 0)).toBe(1);
   });
 });
 
-describe("takeArguments", () => {
-  it("lists horizon, then padded window, limit, campaign cap and class spacing per window", () => {
-    expect(takeArguments(MDE_WINDOWS, 0.8, true)).toEqual([
-      1,
-      3_672_000,
-      2,
-      61_200,
-      100,
-      80,
-      ticketSpacingMs(60_000, 80),
-      3_672_000,
-      1_500,
-      1_200,
-      ticketSpacingMs(3_600_000, 1_200),
-    ]);
-    expect(takeArguments([{ limit: 5, windowMs: 200 }], 0.8, false)).toEqual([
-      0,
-      700,
-      1,
-      700,
-      5,
-      4,
-      ticketSpacingMs(200, 5),
-    ]);
+describe("promiseGraceMs", () => {
+  it("is a tenth of the shortest window, from 1 to 5 s", () => {
+    expect(promiseGraceMs([{ limit: 10, windowMs: 2_000 }])).toBe(1_000);
+    expect(promiseGraceMs([{ limit: 10, windowMs: 20_000 }])).toBe(2_000);
+    expect(promiseGraceMs(MDE_WINDOWS)).toBe(5_000);
+  });
+});
+
+describe("windowArguments", () => {
+  it("lists the number of windows, then length, limit and campaign cap of each", () => {
+    expect(windowArguments(MDE_WINDOWS, 0.8)).toEqual([2, 60_000, 100, 80, 3_600_000, 1_500, 1_200]);
+    expect(windowArguments([{ limit: 5, windowMs: 200 }], 0.5)).toEqual([1, 200, 5, 2]);
   });
 });
 
@@ -121,6 +81,8 @@ describe("validateRateLimiterOptions", () => {
     ["share above 1", { ...ok, campaignShare: 1.2 }],
     ["NaN share", { ...ok, campaignShare: Number.NaN }],
     ["empty prefix", { ...ok, prefix: "" }],
+    ["zero reservation", { ...ok, reservationMs: 0 }],
+    ["fractional reservation", { ...ok, reservationMs: 1.5 }],
   ])("rejects %s", (_, options) => {
     expect(() => validateRateLimiterOptions(options)).toThrow(UsageError);
   });
