@@ -3,7 +3,7 @@
  * (GET, list, cancel), and that turns every status into data or one typed error.
  */
 
-import https from "node:https";
+import { AsyncLocalStorage } from "node:async_hooks";
 import axios, { type AxiosInstance, type AxiosResponse, isAxiosError } from "axios";
 import pRetry, { AbortError } from "p-retry";
 import type { MachineAction } from "../contract/cancel-result.js";
@@ -22,6 +22,7 @@ import {
 } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
 import type { Endpoint } from "./endpoints.js";
+import { GatedAgent } from "./gated-agent.js";
 import { throttleWaitMs } from "./retry-policy.js";
 
 /** What the client needs from the token provider and the limiter; both are injected. */
@@ -37,6 +38,8 @@ export interface Budget {
     options?: { campaign?: boolean },
   ): Promise<{ ok: true; settle(): Promise<void>; release(): Promise<void> } | { ok: false; waitMs: number }>;
   pause(tenantId: string, endpoint: Endpoint, ms: number): Promise<void>;
+  /** The remaining 429 pause, read again just before a request goes out on a new connection. */
+  pausedForMs(tenantId: string, endpoint: Endpoint): Promise<number>;
 }
 
 export interface CallOptions {
@@ -69,12 +72,15 @@ export interface ActionPage {
  */
 export class DefenderClient {
   private readonly http: AxiosInstance;
+  /** The call each request belongs to, for the pause check of a new connection. */
+  private readonly call = new AsyncLocalStorage<{ tenantId: string; endpoint: Endpoint }>();
 
   constructor(private readonly options: DefenderClientOptions) {
     this.http = axios.create({
       baseURL: options.baseUrl,
       timeout: options.timeoutMs,
-      httpsAgent: new https.Agent({ keepAlive: true, maxSockets: 32 }),
+      // One keep-alive pool for every call: a cancel goes out on the socket its check used.
+      httpsAgent: new GatedAgent({ keepAlive: true, maxSockets: 32 }, () => this.gate(), options.timeoutMs),
       validateStatus: () => true,
       maxRedirects: 0,
       headers: { Accept: "application/json" },
@@ -181,13 +187,15 @@ export class DefenderClient {
           );
         const started = Date.now();
         try {
-          const response = await this.http.request({
-            method,
-            url: path,
-            data: options.body,
-            headers: { Authorization: `Bearer ${token}` },
-            signal: options.signal,
-          });
+          const response = await this.call.run({ tenantId, endpoint }, () =>
+            this.http.request({
+              method,
+              url: path,
+              data: options.body,
+              headers: { Authorization: `Bearer ${token}` },
+              signal: options.signal,
+            }),
+          );
           // Microsoft counted the call by now: its budget slot ends one window from here.
           void admitted.settle();
           this.options.onResponse?.(endpoint, response.status);
@@ -204,7 +212,13 @@ export class DefenderClient {
           );
           return response;
         } catch (err) {
-          // The call may have reached Microsoft: it keeps its slot until its reservation ends.
+          // A 429 paused the endpoint while this call's connection was being opened: nothing was sent.
+          const paused = isAxiosError(err) && err.cause instanceof BudgetWaitError ? err.cause : undefined;
+          if (paused) {
+            void admitted.release();
+            throw new AbortError(paused);
+          }
+          // Otherwise the call may have reached Microsoft: it keeps its slot until its reservation ends.
           this.options.onResponse?.(endpoint, "error");
           if (options.signal?.aborted) throw new AbortError(err as Error);
           if (isDroppedConnection(err) && method === "GET") throw err;
@@ -216,6 +230,15 @@ export class DefenderClient {
       if (isDroppedConnection(err)) throw transportError(err, endpoint);
       throw err;
     });
+  }
+
+  /** Before a request goes out on a new connection: its endpoint must not have been paused meanwhile. */
+  private async gate(): Promise<void> {
+    const call = this.call.getStore();
+    if (!call) throw new TransientError("a connection to Defender was opened outside a call");
+    const waitMs = await this.options.budget.pausedForMs(call.tenantId, call.endpoint);
+    if (waitMs > 0)
+      throw new BudgetWaitError(`${call.endpoint} paused by a 429 for ${waitMs} ms; not sent`, waitMs);
   }
 
   private async interpret<T>(tenantId: string, endpoint: Endpoint, response: AxiosResponse): Promise<T> {

@@ -1,0 +1,59 @@
+import { AsyncResource } from "node:async_hooks";
+import https from "node:https";
+import type { Duplex } from "node:stream";
+import type { TLSSocket } from "node:tls";
+import { TransientError } from "../core/errors.js";
+
+type OnCreate = (err: Error | null, socket: Duplex) => void;
+
+/**
+ * A keep-alive HTTPS agent that opens each new connection, then asks `gate` whether its request may
+ * still go before handing the socket over: nothing is written before that. A call admitted just before
+ * another worker's 429 paused its endpoint, while its connection was still being opened (a cold TLS
+ * handshake can take hundreds of ms), so never reaches Microsoft inside the pause. Requests on kept-alive
+ * sockets are written within a millisecond of their admission and skip the gate.
+ *
+ * `gate` runs in the async context of the request the connection is opened for (so it can tell which
+ * call that is, e.g. from an AsyncLocalStorage), and rejects to fail the request with its error. A connection not ready (handshake and gate) within
+ * `readyTimeoutMs` fails it too: the request's own timeout only starts once it has its socket.
+ */
+export class GatedAgent extends https.Agent {
+  constructor(
+    options: https.AgentOptions,
+    private readonly gate: () => Promise<void>,
+    private readonly readyTimeoutMs: number,
+  ) {
+    super(options);
+  }
+
+  override createConnection(options: https.RequestOptions, oncreate?: OnCreate): Duplex | null | undefined {
+    const socket = super.createConnection(options) as TLSSocket;
+    // Node's agent always passes the callback; without one there is nobody to hand the socket to later.
+    if (!oncreate) return socket;
+    const startedAt = performance.now();
+    const gate = AsyncResource.bind(this.gate);
+    const done = (err: Error | null) => {
+      clearTimeout(timer);
+      socket.off("error", done);
+      socket.off("secureConnect", ready);
+      if (err) socket.destroy();
+      oncreate(err, socket);
+    };
+    const ready = () => {
+      gate().then(() => {
+        // Never write later than the timeout after the call was admitted: its reservation ends then.
+        if (performance.now() - startedAt > this.readyTimeoutMs) done(this.timeout());
+        else if (socket.destroyed) done(new TransientError("connection closed before the request was sent"));
+        else done(null);
+      }, done);
+    };
+    const timer = setTimeout(() => done(this.timeout()), this.readyTimeoutMs);
+    socket.once("secureConnect", ready);
+    socket.on("error", done);
+    return undefined;
+  }
+
+  private timeout(): TransientError {
+    return new TransientError(`connection not ready within ${this.readyTimeoutMs} ms`);
+  }
+}

@@ -1,0 +1,70 @@
+import { Redis } from "ioredis";
+import { afterEach, describe, expect, it } from "vitest";
+import { requireWorkerCredentials } from "../../shared/config/config.js";
+import { BudgetWaitError } from "../../shared/core/errors.js";
+import { createLogger } from "../../shared/core/logger.js";
+import { createDefenderSession, type DefenderSession } from "../../shared/defender/defender-session.js";
+import { type Harness, startHarness, TENANT } from "../support/harness.js";
+import { REDIS_URL } from "../support/redis.js";
+import { type SlowFrontDoor, startSlowFrontDoor } from "../support/slow-front-door.js";
+import { waitFor } from "../support/wait.js";
+
+let h: Harness | undefined;
+let door: SlowFrontDoor | undefined;
+let redis: Redis | undefined;
+afterEach(async () => {
+  await door?.close();
+  redis?.disconnect();
+  await h?.close();
+  h = door = redis = undefined;
+});
+
+/** A Defender session whose API calls go through a front door that takes `connectMs` to open a connection. */
+async function slowSession(connectMs: number): Promise<{ harness: Harness; session: DefenderSession }> {
+  const harness = await startHarness({ sim: { rateLimits: [] } });
+  h = harness;
+  door = await startSlowFrontDoor(harness.sim.url, connectMs);
+  redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const config = { ...harness.config, apiBaseUrl: door.url };
+  const logger = createLogger("silent");
+  const session = createDefenderSession(config, requireWorkerCredentials(config), redis, logger);
+  await session.tokens.get(TENANT); // the token in hand: the call below waits only for its connection
+  return { harness, session };
+}
+
+describe("a call admitted before a 429 pause, on a connection still opening", () => {
+  it("is never sent: it fails with the pause's wait and gives its budget back", async () => {
+    const { harness, session } = await slowSession(1_500);
+    const id = harness.sim.store.add({ status: "Pending" }).id;
+    const call = session.client.getAction(TENANT, id);
+    const outcome = call.then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    // Admitted (it holds its slot), then another worker's 429 pauses the endpoint while it connects.
+    await waitFor("the call's admission", async () => {
+      const status = await session.limiter.status(TENANT, "get");
+      return status.windows[0]?.used === 1;
+    });
+    await session.limiter.pause(TENANT, "get", 30_000);
+
+    const err = await outcome;
+    expect(err).toBeInstanceOf(BudgetWaitError);
+    expect((err as BudgetWaitError).waitMs).toBeGreaterThan(20_000);
+    expect(door?.connections()).toBe(1);
+    expect(harness.sim.requestCount("get")).toBe(0);
+    // Nothing was sent, so the call no longer counts against the budget.
+    expect((await session.limiter.status(TENANT, "get")).windows[0]?.used).toBe(0);
+  });
+
+  it("goes out once its connection is ready when no pause was set, and later calls reuse it", async () => {
+    const { harness, session } = await slowSession(300);
+    const id = harness.sim.store.add({ status: "Pending" }).id;
+    expect((await session.client.getAction(TENANT, id)).status).toBe("Pending");
+    // A pause on another endpoint does not hold this one back; the kept-alive connection is reused.
+    await session.limiter.pause(TENANT, "cancel", 30_000);
+    expect((await session.client.getAction(TENANT, id)).status).toBe("Pending");
+    expect(harness.sim.requestCount("get")).toBe(2);
+    expect(door?.connections()).toBe(1);
+  });
+});
