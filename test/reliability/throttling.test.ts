@@ -1,8 +1,15 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
+import { createLimiter } from "../../shared/defender/defender-session.js";
+import type { RateLimiter } from "../../shared/redis/rate-limiter.js";
 import type { RecordedRequest } from "../../sim/server.js";
-import { type Harness, startHarness } from "../support/harness.js";
+import { type Harness, startHarness, TENANT } from "../support/harness.js";
+import { REDIS_URL } from "../support/redis.js";
+import { startSlowFrontDoor } from "../support/slow-front-door.js";
 import { waitFor } from "../support/wait.js";
 import { cancelsPerAction, countBy, expectNoSecrets, record, resultTally } from "./support/evidence.js";
+import { spawnWorker, stopWorkers, type WorkerProcess } from "./support/processes.js";
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -18,6 +25,47 @@ const JOBS = Math.max(400, Math.round((STORM_MS / 1000) * 35));
 /** A call that took budget before a pause began may still arrive this long after the 429 that set it. */
 const IN_FLIGHT_MS = 250;
 const isDefender = (r: { endpoint: string }) => r.endpoint === "get" || r.endpoint === "cancel";
+
+/**
+ * When 429 pauses were in Redis, as seen from outside: polls every endpoint's remaining pause. Each
+ * sighting gives a span that lies inside the pause whatever the poll's own delays: from the latest
+ * it can have been written (the answer's time + remaining - the pause) to the earliest it can end.
+ */
+function watchPauses(limiter: RateLimiter, pauseMs: number, everyMs = 10) {
+  const spans: { endpoint: string; from: number; to: number }[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      for (const endpoint of ["get", "cancel"] as const) {
+        const before = Date.now();
+        const left = await limiter.pausedForMs(TENANT, endpoint);
+        if (left > 0) spans.push({ endpoint, from: Date.now() + left - pauseMs, to: before + left });
+      }
+      await sleep(everyMs);
+    }
+  })();
+  return async () => {
+    running = false;
+    await loop;
+    return spans;
+  };
+}
+
+/**
+ * Calls that arrived while their endpoint was paused: after a 429 (arrived at `t.at`) and before its
+ * Retry-After ran out, later than `IN_FLIGHT_MS` after it (those may have been on the wire already).
+ */
+function callsInsidePauses(calls: RecordedRequest[], pauseMs: number) {
+  const violations = new Set<RecordedRequest>();
+  const inFlight = new Set<RecordedRequest>();
+  for (const t of calls.filter((r) => r.status === 429)) {
+    for (const r of calls) {
+      if (r === t || r.endpoint !== t.endpoint || r.at < t.at || r.at >= t.at + pauseMs) continue;
+      (r.at <= t.at + IN_FLIGHT_MS ? inFlight : violations).add(r);
+    }
+  }
+  return { violations, inFlight };
+}
 
 describe("throttling storm: 30% of Defender calls answered 429 with Retry-After", () => {
   it("fails nothing, calls no paused endpoint, and finishes soon after the storm", async () => {
@@ -58,14 +106,7 @@ describe("throttling storm: 30% of Defender calls answered 429 with Retry-After"
     // Every 429 paused its endpoint for Retry-After (1 s) from the moment it came back.
     const calls = sim.requests.filter(isDefender);
     const throttles = calls.filter((r) => r.status === 429);
-    const violations = new Set<RecordedRequest>();
-    const inFlight = new Set<RecordedRequest>();
-    for (const t of throttles) {
-      for (const r of calls) {
-        if (r === t || r.endpoint !== t.endpoint || r.at < t.at || r.at >= t.at + 1_000) continue;
-        (r.at <= t.at + IN_FLIGHT_MS ? inFlight : violations).add(r);
-      }
-    }
+    const { violations, inFlight } = callsInsidePauses(calls, 1_000);
     const stormCalls = calls.filter((r) => r.at < stormEndsAt);
     const figures = {
       stormMs: STORM_MS,
@@ -95,6 +136,83 @@ describe("throttling storm: 30% of Defender calls answered 429 with Retry-After"
     expect(figures.doubleCancels).toBe(0);
     // The backlog drains at full speed once the storm is over.
     expect(figures.finishedAfterStormMs).toBeLessThan(10_000);
+  });
+});
+
+describe("cold start: three worker processes started together while 15% of calls are answered 429 (Retry-After 2 s)", () => {
+  let workers: WorkerProcess[] = [];
+  afterEach(async () => {
+    await stopWorkers(workers);
+    workers = [];
+  });
+
+  it("sends no call into a pause once it is written, not even one admitted while its connection was opening", async () => {
+    h = await startHarness({
+      sim: { rateLimits: [], latencyMs: 20 },
+      env: { MDE_RATE_LIMITS: "100000/1m", LOG_LEVEL: "info" },
+    });
+    const sim = h.sim;
+    // A slow front end: new connections take 0.3 to 1.35 s to open; kept-alive ones are reused at once.
+    const door = await startSlowFrontDoor(sim.url, (n) => 300 + 150 * (n % 8));
+    const jobs = 60;
+    const stormCalls = 60;
+    let rolls = 0;
+    sim.injectFault({
+      endpoint: "any",
+      status: 429,
+      headers: { "Retry-After": "2" },
+      times: 1_000_000,
+      // Deterministic 15% of the first 60 Defender calls, the second of all among them.
+      match: (req) => isDefender(req) && rolls < stormCalls && [1, 8, 15].includes(rolls++ % 20),
+    });
+    const ids = Array.from({ length: jobs }, () => sim.store.add({ status: "Pending" }).id);
+    await h.enqueue(ids.map((machineActionId) => ({ machineActionId, comment: "cold start" })));
+    const redis = new Redis(REDIS_URL);
+    const pausesWritten = watchPauses(createLimiter(h.config, redis), 2_000);
+    const env = { ...h.env, MDE_API_BASE_URL: door.url };
+    const startedAt = Date.now();
+    workers = [0, 1, 2].map(() => spawnWorker(env));
+    let pauses: { endpoint: string; from: number; to: number }[] = [];
+    try {
+      await waitFor(
+        `${jobs} results`,
+        async () => ((await h?.resultsQueue.count()) ?? 0) >= jobs,
+        90_000,
+        100,
+      );
+    } finally {
+      pauses = await pausesWritten();
+      redis.disconnect();
+      await door.close();
+    }
+    const { results, duplicates } = await resultTally(h.resultsQueue);
+    const calls = sim.requests.filter(isDefender);
+    const throttles = calls.filter((r) => r.status === 429);
+    // From the moment a pause was in Redis until it ran out, only calls already on the wire may arrive.
+    const inPause = calls.filter((r) =>
+      pauses.some((p) => p.endpoint === r.endpoint && r.at > p.from + IN_FLIGHT_MS && r.at < p.to),
+    );
+    const figures = {
+      workers: workers.length,
+      jobs,
+      results: results.length,
+      duplicates,
+      outcomes: countBy(results, (r) => r.outcome),
+      defenderCalls: calls.length,
+      answered429: throttles.length,
+      connections: door.connections(),
+      callsDuringPauses: inPause.length,
+      // The storm test's yardstick, from each 429's arrival rather than from its pause in Redis.
+      callsDuringPausesFrom429: callsInsidePauses(calls, 2_000).violations.size,
+      runMs: Date.now() - startedAt,
+    };
+    record("cold-start-pauses", figures);
+    expect(results).toHaveLength(jobs);
+    expect(duplicates).toBe(0);
+    expect(throttles).toHaveLength(9);
+    expect(pauses.length).toBeGreaterThan(0);
+    expect(inPause.map((v) => `${v.method} ${v.endpoint} at +${v.at - startedAt} ms`)).toEqual([]);
+    expect(figures.outcomes).toEqual({ cancelled: jobs });
   });
 });
 

@@ -9,15 +9,20 @@ export interface SlowFrontDoor {
 }
 
 /**
- * A TCP front door on loopback that holds every new connection `delayMs` before passing it on to
- * `target`, as a distant or busy front end makes a cold TLS connection slow: a request sent on a new
- * connection arrives that much after it was admitted; one on a kept-alive connection does not.
+ * A TCP front door on loopback that holds every new connection before passing it on to `target`, as a
+ * distant or busy front end makes a cold TLS connection slow: a request sent on a new connection arrives
+ * that much after it was admitted; one on a kept-alive connection does not. `delayMs` is the hold, or
+ * gives the hold of the n-th connection (from 0).
  */
-export async function startSlowFrontDoor(target: string, delayMs: number): Promise<SlowFrontDoor> {
+export async function startSlowFrontDoor(
+  target: string,
+  delayMs: number | ((n: number) => number),
+): Promise<SlowFrontDoor> {
   const { hostname, port } = new URL(target);
   const open = new Set<Socket>();
   let count = 0;
   const server = createServer((client) => {
+    const holdMs = typeof delayMs === "number" ? delayMs : delayMs(count);
     count++;
     open.add(client);
     client.pause();
@@ -33,7 +38,7 @@ export async function startSlowFrontDoor(target: string, delayMs: number): Promi
         client.destroy();
       });
       client.on("close", () => upstream.destroy());
-    }, delayMs);
+    }, holdMs);
     client.on("error", () => undefined);
     client.on("close", () => {
       clearTimeout(timer);
