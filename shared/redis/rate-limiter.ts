@@ -119,7 +119,7 @@ export function windowArguments(windows: readonly RateWindow[], share: number): 
 }
 
 export class RateLimiter {
-  private readonly take_: LuaScript<[number, number, number | string]>;
+  private readonly take_: LuaScript<[number, number, number | string, string?]>;
   private readonly settle_: LuaScript<number>;
   private readonly pause_: LuaScript<number>;
   private readonly status_: LuaScript<number[]>;
@@ -160,7 +160,12 @@ export class RateLimiter {
     const base = this.base(tenantId, endpoint);
     const campaign = options.campaign === true;
     const near = nearMs(this.windows, this.answerMs.get(endpoint) ?? 0);
+    // Told to come back this much before their slot frees, refused callers wait the rest here: the time
+    // a delayed job takes to come back from Redis then leaves no slot idle.
+    const early = Math.floor(near / 2);
+    let held = "";
     for (let tries = 1; ; tries++) {
+      const canWait = tries < NEAR_TRIES;
       const sentAt = performance.now();
       const reply = await this.take_(
         `${base}:log`,
@@ -172,12 +177,19 @@ export class RateLimiter {
         this.horizonMs,
         this.reservationMs,
         this.graceMs,
+        early,
+        near,
+        canWait ? 1 : 0,
+        held,
         ...this.windowArgs,
       );
       if (reply[0] === 1) return this.admission(base, endpoint, String(reply[2]), reply[1], sentAt);
-      const refusal = { ok: false, waitMs: reply[1], reason: reply[2] === 1 ? "paused" : "budget" } as const;
-      if (refusal.waitMs > near || tries >= NEAR_TRIES) return refusal;
-      await sleep(refusal.waitMs);
+      const waitMs = reply[1];
+      const reason = reply[2] === 1 ? "paused" : "budget";
+      if (waitMs > near || !canWait) return { ok: false, waitMs: Math.max(1, waitMs - early), reason };
+      // The slot promised to this caller frees soon and is kept for it: it waits here.
+      held = reply[3] ?? "";
+      await sleep(waitMs);
     }
   }
 

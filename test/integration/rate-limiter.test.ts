@@ -440,6 +440,24 @@ describe("RateLimiter on Redis", () => {
     expect(after.filter((t) => t < (promised[2] as number))).toHaveLength(2);
   });
 
+  it("keeps a slot for the caller waiting for it in place: nobody else takes it meanwhile", async () => {
+    const window = { limit: 1, windowMs: 1_000 };
+    const { limiters, logKey } = setup([window]);
+    expect(await answered(limiters[0] as RateLimiter)).toBe(true);
+    const [first] = await logEntries(logKey);
+    // 60 ms before the slot frees: within `near` (a tenth of the window), so the caller waits here.
+    await sleep(Math.max(0, (first?.score as number) + window.windowMs - 60 - Date.now()));
+    let waited = false;
+    const waiting = (limiters[1] as RateLimiter).take(TENANT, "cancel").finally(() => {
+      waited = true;
+    });
+    const others: boolean[] = [];
+    while (!waited) others.push((await (limiters[2] as RateLimiter).take(TENANT, "cancel")).ok);
+    expect((await waiting).ok).toBe(true);
+    expect(others.length).toBeGreaterThan(0);
+    expect(others.filter(Boolean)).toEqual([]);
+  });
+
   it("lets a refused campaign wake about once per call, within the limit", async () => {
     const window = { limit: 10, windowMs: 300 };
     const { limiters, logKey } = setup([window], 0.8);
