@@ -2,12 +2,11 @@ import { describe, expect, it } from "vitest";
 import { UsageError } from "../../shared/core/errors.js";
 import {
   campaignCap,
-  classCap,
   nearMs,
   promiseGraceMs,
   validateRateLimiterOptions,
   windowArguments,
-} from "../../shared/redis/rate-limiter.js";
+} from "../../shared/redis/rate-limiter-options.js";
 
 const MDE_WINDOWS = [
   { limit: 100, windowMs: 60_000 },
@@ -32,11 +31,6 @@ describe("campaignCap", () => {
     expect(campaignCap(100, 0.29)).toBe(29);
     expect(campaignCap(100, 0.07)).toBe(7);
     expect(campaignCap(100, 0.57)).toBe(57);
-  });
-
-  it("applies only to campaign calls", () => {
-    expect(classCap({ limit: 100, windowMs: 1 }, 0.8, true)).toBe(80);
-    expect(classCap({ limit: 100, windowMs: 1 }, 0.8, false)).toBe(100);
   });
 });
 
