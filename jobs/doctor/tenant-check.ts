@@ -4,6 +4,7 @@ import { errorMessage } from "../../shared/core/errors.js";
 import type { Logger } from "../../shared/core/logger.js";
 import { adminConsentUrl } from "../../shared/defender/admin-consent.js";
 import { DefenderClient } from "../../shared/defender/defender-client.js";
+import { latestArrivalMs } from "../../shared/defender/gated-agent.js";
 import { TokenProvider } from "../../shared/defender/token-provider.js";
 import type { RedisConnection } from "../../shared/redis/connection.js";
 import { keyPrefix } from "../../shared/redis/queues.js";
@@ -60,6 +61,7 @@ export async function checkTenant(tenant: TenantSettings, deps: TenantCheckDeps)
         prefix: keyPrefix(config),
         windows: tenant.rateLimits,
         campaignShare: tenant.campaignBudgetShare,
+        reservationMs: latestArrivalMs(config.httpTimeoutMs),
       }),
       deps.listBudgetWaitMs,
     );

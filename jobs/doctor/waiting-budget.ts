@@ -7,7 +7,7 @@ import type { RateLimiter, TakeResult } from "../../shared/redis/rate-limiter.js
  * The shared limiter, waiting for budget up to `maxWaitMs` instead of refusing at once, as a
  * one-shot command may (a worker delays the job instead). A refusal whose wait would end past
  * the deadline is passed on at once: the call is not made, and `refusal` says why. The limiter
- * handed that refusal a wake-up slot it will not use, one ticket's spacing for the next caller.
+ * promised that refusal a slot it will not use: later callers queue behind it until it lapses.
  */
 export class WaitingBudget implements Budget {
   refusal: Extract<TakeResult, { ok: false }> | undefined;
@@ -32,5 +32,9 @@ export class WaitingBudget implements Budget {
 
   pause(tenantId: string, endpoint: Endpoint, ms: number): Promise<void> {
     return this.limiter.pause(tenantId, endpoint, ms);
+  }
+
+  pausedForMs(tenantId: string, endpoint: Endpoint): Promise<number> {
+    return this.limiter.pausedForMs(tenantId, endpoint);
   }
 }

@@ -8,6 +8,7 @@ import type { RedisConnection } from "../redis/connection.js";
 import { keyPrefix } from "../redis/queues.js";
 import { RateLimiter } from "../redis/rate-limiter.js";
 import type { CredentialHealth } from "./credential-health.js";
+import { latestArrivalMs } from "./gated-agent.js";
 import { TokenProvider } from "./token-provider.js";
 
 /** A tenant's budget: its own from MDE_TENANTS_FILE, else the deployment's. */
@@ -23,8 +24,7 @@ export function createLimiter(
     prefix: keyPrefix(config),
     windows: budget.rateLimits,
     campaignShare: budget.campaignBudgetShare,
-    // A call can reach Microsoft until its connection's ready timeout (the HTTP timeout) runs out.
-    reservationMs: config.httpTimeoutMs + 1_000,
+    reservationMs: latestArrivalMs(config.httpTimeoutMs),
   });
 }
 

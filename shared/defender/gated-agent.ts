@@ -7,6 +7,15 @@ import { TransientError } from "../core/errors.js";
 type OnCreate = (err: Error | null, socket: Duplex) => void;
 
 /**
+ * How long after its admission a call sent through a GatedAgent can still reach Defender: its
+ * connection's ready timeout, and a second for the hand-over. A call never answered holds its budget
+ * slot that long (the limiter's `reservationMs`).
+ */
+export function latestArrivalMs(readyTimeoutMs: number): number {
+  return readyTimeoutMs + 1_000;
+}
+
+/**
  * A keep-alive HTTPS agent that opens each new connection, then asks `gate` whether its request may
  * still go before handing the socket over: nothing is written before that. A call admitted just before
  * another worker's 429 paused its endpoint, while its connection was still being opened (a cold TLS

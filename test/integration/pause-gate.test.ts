@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
-import { requireWorkerCredentials } from "../../shared/config/config.js";
+import { requireWorkerCredentials } from "../../shared/config/credentials.js";
 import { BudgetWaitError } from "../../shared/core/errors.js";
 import { createLogger } from "../../shared/core/logger.js";
 import { createDefenderSession, type DefenderSession } from "../../shared/defender/defender-session.js";
