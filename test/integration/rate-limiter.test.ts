@@ -311,8 +311,8 @@ describe("RateLimiter on Redis", () => {
   });
 
   it("honours two windows at once", async () => {
-    const short = { limit: 5, windowMs: 200 };
-    const long = { limit: 8, windowMs: 2_000 };
+    const short = { limit: 5, windowMs: 1_000 };
+    const long = { limit: 8, windowMs: 5_000 };
     const { limiter } = setup([short, long]);
     for (let i = 0; i < 5; i++) expect(await answered(limiter)).toBe(true);
     const first = refused(await limiter.take(TENANT, "cancel"));
@@ -364,10 +364,10 @@ describe("RateLimiter on Redis", () => {
   it("admits again once a pause is over, not before", async () => {
     const { limiter } = setup([{ limit: 50, windowMs: 1_000 }]);
     const start = performance.now();
-    await limiter.pause(TENANT, "cancel", 300);
+    await limiter.pause(TENANT, "cancel", 1_000);
     expect(refused(await limiter.take(TENANT, "cancel")).reason).toBe("paused");
     await eventually(async () => (await limiter.take(TENANT, "cancel")).ok, 5_000, 20);
-    expect(performance.now() - start).toBeGreaterThanOrEqual(299);
+    expect(performance.now() - start).toBeGreaterThanOrEqual(999);
     expect(await limiter.pausedForMs(TENANT, "cancel")).toBe(0);
   });
 
@@ -398,8 +398,8 @@ describe("RateLimiter on Redis", () => {
   });
 
   it("promises refused callers slots that keep every window within its limit", async () => {
-    const short = { limit: 5, windowMs: 300 };
-    const long = { limit: 8, windowMs: 3_000 };
+    const short = { limit: 5, windowMs: 1_000 };
+    const long = { limit: 8, windowMs: 10_000 };
     const { limiters, limiter, logKey, base } = setup([short, long]);
     for (let i = 0; i < 5; i++) expect(await answered(limiter)).toBe(true);
     const results = await Promise.all(
@@ -459,10 +459,10 @@ describe("RateLimiter on Redis", () => {
   });
 
   it("lets a refused campaign wake about once per call, within the limit", async () => {
-    const window = { limit: 10, windowMs: 300 };
+    const window = { limit: 10, windowMs: 1_000 };
     const { limiters, logKey } = setup([window], 0.8);
     const history = recordHistory(logKey);
-    const jobs = 40;
+    const jobs = 24;
     let calls = 0;
     await Promise.all(
       Array.from({ length: jobs }, async (_, i) => {
@@ -478,8 +478,8 @@ describe("RateLimiter on Redis", () => {
     const log = await history();
     expect(log).toHaveLength(jobs);
     expect(maxOccupancy(log, window.windowMs)).toBeLessThanOrEqual(8);
-    // 8 admitted at once, 32 refused once each; a few extra wakes from timer jitter at most.
-    expect(calls).toBeLessThanOrEqual(jobs + 32 + 8);
+    // 8 admitted at once, 16 refused once each; a few extra wakes from timer jitter at most.
+    expect(calls).toBeLessThanOrEqual(jobs + 16 + 8);
   });
 
   it("forgets queued tickets on resetTickets", async () => {
