@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
-import { BUDGET_WINDOWS, measureBudget } from "./budget.js";
+import { BUDGET_WINDOWS, type BudgetResult, DRAIN_SCENARIOS, measureBudget } from "./budget.js";
 import { median, REDIS_URL, ROOT, redis } from "./common.js";
 import { measureIntake } from "./intake.js";
 import { writeIntakeSection } from "./intake-report.js";
@@ -109,6 +109,13 @@ const tiers: TierSummary[] = SPECS.map((spec) => {
 say("budget use: 3 workers, 20/2s and 60/10s, 180 actions");
 const budget = await measureBudget({ n: 180, windows: BUDGET_WINDOWS });
 say(`budget: drained in ${(budget.drainMs / 1000).toFixed(1)} s, ${budget.quota429s} 429s`);
+const drains: BudgetResult[] = [];
+for (const scenario of DRAIN_SCENARIOS) {
+  say(
+    `drain: ${scenario.n} cancels, ${scenario.windows[0]?.limit}/${scenario.windows[0]?.windowMs} ms, ${scenario.latencyMs} ms answers`,
+  );
+  drains.push(await measureBudget(scenario));
+}
 say("memory: 100,000 ids through startCampaign");
 const memory = await measureMemory(100_000, 10);
 say(`memory: ${memory.bytesPerJob.toFixed(0)} B/job, worker RSS ${memory.loadedRssMiB.toFixed(0)} MiB`);
@@ -127,6 +134,7 @@ const table = writeReport(join(ROOT, "docs", "benchmarks.md"), {
   runs: RUNS,
   tiers,
   budget,
+  drains,
   memory,
   latency,
   intake,
