@@ -36,16 +36,8 @@ import {
 } from "./rate-limiter-options.js";
 import { PAUSE_SCRIPT, SETTLE_SCRIPT, STATUS_SCRIPT, TAKE_SCRIPT } from "./rate-limiter-script.js";
 
-export {
-  campaignCap,
-  DEFAULT_CAMPAIGN_SHARE,
-  DEFAULT_RESERVATION_MS,
-  nearMs,
-  promiseGraceMs,
-  type RateLimiterOptions,
-  validateRateLimiterOptions,
-  windowArguments,
-} from "./rate-limiter-options.js";
+// Exported from here before the options had a file of their own.
+export { campaignCap, DEFAULT_CAMPAIGN_SHARE, type RateLimiterOptions } from "./rate-limiter-options.js";
 
 /** An admitted call: `settle` when its answer arrived, `release` when it was never sent. Neither throws. */
 export interface Admission {
