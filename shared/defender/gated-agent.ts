@@ -23,8 +23,9 @@ export function latestArrivalMs(readyTimeoutMs: number): number {
  * sockets are written within a millisecond of their admission and skip the gate.
  *
  * `gate` runs in the async context of the request the connection is opened for (so it can tell which
- * call that is, e.g. from an AsyncLocalStorage), and rejects to fail the request with its error. A connection not ready (handshake and gate) within
- * `readyTimeoutMs` fails it too: the request's own timeout only starts once it has its socket.
+ * call that is, e.g. from an AsyncLocalStorage), and rejects to fail the request with its error. A
+ * connection not ready (handshake and gate) within `readyTimeoutMs`, or closed before, fails it too:
+ * the request's own timeout only starts once it has its socket.
  */
 export class GatedAgent extends https.Agent {
   constructor(
@@ -41,9 +42,11 @@ export class GatedAgent extends https.Agent {
     if (!oncreate) return socket;
     const startedAt = performance.now();
     const gate = AsyncResource.bind(this.gate);
+    const closed = () => done(new TransientError("connection closed before the request was sent"));
     const done = (err: Error | null) => {
       clearTimeout(timer);
       socket.off("error", done);
+      socket.off("close", closed);
       socket.off("secureConnect", ready);
       if (err) socket.destroy();
       oncreate(err, socket);
@@ -52,13 +55,14 @@ export class GatedAgent extends https.Agent {
       gate().then(() => {
         // Never write later than the timeout after the call was admitted: its reservation ends then.
         if (performance.now() - startedAt > this.readyTimeoutMs) done(this.timeout());
-        else if (socket.destroyed) done(new TransientError("connection closed before the request was sent"));
+        else if (socket.destroyed) closed();
         else done(null);
       }, done);
     };
     const timer = setTimeout(() => done(this.timeout()), this.readyTimeoutMs);
     socket.once("secureConnect", ready);
     socket.on("error", done);
+    socket.once("close", closed);
     return undefined;
   }
 
