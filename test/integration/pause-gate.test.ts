@@ -3,7 +3,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { requireWorkerCredentials } from "../../shared/config/credentials.js";
 import { BudgetWaitError } from "../../shared/core/errors.js";
 import { createLogger } from "../../shared/core/logger.js";
-import { createDefenderSession, type DefenderSession } from "../../shared/defender/defender-session.js";
+import { DefenderClient } from "../../shared/defender/defender-client.js";
+import { createLimiter, createTokenProvider } from "../../shared/defender/defender-session.js";
+import type { RateLimiter } from "../../shared/redis/rate-limiter.js";
 import { type Harness, startHarness, TENANT } from "../support/harness.js";
 import { REDIS_URL } from "../support/redis.js";
 import { type SlowFrontDoor, startSlowFrontDoor } from "../support/slow-front-door.js";
@@ -19,17 +21,27 @@ afterEach(async () => {
   h = door = redis = undefined;
 });
 
-/** A Defender session whose API calls go through a front door that takes `connectMs` to open a connection. */
-async function slowSession(connectMs: number): Promise<{ harness: Harness; session: DefenderSession }> {
+/** A Defender client whose API calls go through a front door that takes `connectMs` to open a connection. */
+async function slowSession(
+  connectMs: number,
+): Promise<{ harness: Harness; session: { client: DefenderClient; limiter: RateLimiter } }> {
   const harness = await startHarness({ sim: { rateLimits: [] } });
   h = harness;
   door = await startSlowFrontDoor(harness.sim.url, connectMs);
   redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-  const config = { ...harness.config, apiBaseUrl: door.url };
+  const { config } = harness;
   const logger = createLogger("silent");
-  const session = createDefenderSession(config, requireWorkerCredentials(config), redis, logger);
-  await session.tokens.get(TENANT); // the token in hand: the call below waits only for its connection
-  return { harness, session };
+  const tokens = createTokenProvider(config, requireWorkerCredentials(config), logger);
+  const limiter = createLimiter(config, redis);
+  const client = new DefenderClient({
+    baseUrl: door.url,
+    timeoutMs: config.httpTimeoutMs,
+    tokens,
+    budget: limiter,
+    logger,
+  });
+  await tokens.get(TENANT); // the token in hand: the call below waits only for its connection
+  return { harness, session: { client, limiter } };
 }
 
 describe("a call admitted before a 429 pause, on a connection still opening", () => {
