@@ -134,6 +134,9 @@ export function createCancelWorker(deps: CancelWorkerDeps): Worker {
     // The tenant's id, as every other result carries it, also when the job named it by name.
     const tenantId = (given.tenantId && directory.resolve(given.tenantId)?.tenantId) ?? given.tenantId;
     const result = { ...given, tenantId };
+    // Kept on the job too, so `results` and HTTP polling read this result (tenant included), not one
+    // rebuilt without the worker's default tenant; best effort, the published result is the record.
+    job.updateProgress({ ...state, result }).catch(() => undefined);
     // The publisher retries, and shutdown (publisher.close) waits for it.
     finish(job, result, job.processedOn ?? Date.now()).catch((publishErr) =>
       logger.error(

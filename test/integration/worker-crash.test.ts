@@ -1,5 +1,6 @@
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
+import { readResults } from "../../jobs/results-reader.js";
 import { collect, startCli } from "../support/cli.js";
 import { type Harness, startHarness, TENANT } from "../support/harness.js";
 import { REDIS_URL } from "../support/redis.js";
@@ -16,7 +17,8 @@ const fastLocks = { WORKER_LOCK_MS: "1500", HTTP_TIMEOUT_MS: "20000" };
 async function crashWorkerWhen(what: string, condition: () => boolean): Promise<void> {
   const child = startCli(["worker"], h.env);
   const exited = collect(child);
-  await waitFor(what, condition, 20_000);
+  // Starting tsx on a loaded 2-core machine can take many seconds: the deadline is generous.
+  await waitFor(what, condition, 60_000);
   child.kill("SIGKILL");
   await exited;
 }
@@ -59,6 +61,12 @@ describe("crashes", () => {
     });
     expect(result?.error?.message).toMatch(/stalled/);
     expect(h.sim.requestCount("cancel")).toBe(0);
+    // `results` reads the same result off the failed job, tenant included.
+    const kept = await waitFor("the result kept on the failed job", async () => {
+      const [read] = await readResults(h.cancelQueue);
+      return read?.tenantId ? read : undefined;
+    });
+    expect(kept).toEqual(result);
   });
 });
 
