@@ -339,6 +339,19 @@ describe("priority and headroom", () => {
     // Counted, not timed: a busy machine slows both alike.
     expect(campaignDone).toHaveLength(24);
     expect(campaignDone.filter((at) => at > urgentDone).length).toBeGreaterThanOrEqual(16);
+    // The headroom: the campaign's cancels never took more than its share (half of 4) of any 1 s window,
+    // counted at arrival (a call holds its slot from admission to answer plus the window, so arrivals
+    // of admitted calls are spaced like admissions). Without the share it would take all 4.
+    const isCampaign = new Set(campaign);
+    const arrivals = h.sim.requests
+      .filter((r) => r.endpoint === "cancel" && isCampaign.has(r.path.split("/")[3] ?? ""))
+      .map((r) => r.at)
+      .sort((a, b) => a - b);
+    expect(arrivals).toHaveLength(24);
+    const busiest = Math.max(
+      ...arrivals.map((at) => arrivals.filter((t) => t >= at && t < at + 1_000).length),
+    );
+    expect(busiest).toBeLessThanOrEqual(2);
   });
 });
 
