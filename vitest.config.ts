@@ -26,8 +26,10 @@ export default defineConfig({
           name: "integration",
           include: ["test/integration/**/*.test.ts"],
           environment: "node",
-          testTimeout: 60_000,
-          hookTimeout: 30_000,
+          // Generous: several tests start a handful of CLI processes (node and tsx, seconds each on a
+          // busy 2-core machine); a deadline here is a hang guard, never the property tested.
+          testTimeout: 180_000,
+          hookTimeout: 60_000,
           fileParallelism: false,
         },
       },

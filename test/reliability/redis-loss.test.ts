@@ -119,7 +119,11 @@ describe("Redis loss", () => {
     record("redis-loss", figures);
 
     expect(producer.code).toBe(1);
-    expect(producer.ms).toBeLessThan(10_000);
+    // Starting node and tsx takes seconds on a busy machine: the same start, refused before Redis
+    // (an empty comment, exit 2), measures it, and only the wait for Redis is held to the 10 s.
+    const started = await runCli(["enqueue", crypto.randomUUID(), "--comment", ""], h.env);
+    expect(started.code).toBe(2);
+    expect(producer.ms - started.ms).toBeLessThan(10_000);
     expect(producer.stderr).toMatch(/^mde-cancel: Redis at redis:\/\/127\.0\.0\.1:\d+\/? did not answer/);
     expect(producer.stderr).not.toContain("    at ");
     expect(killed).toBeGreaterThanOrEqual(KILL_ROUNDS * 2);
