@@ -14,14 +14,8 @@ import { CallbackStore } from "../shared/redis/callback-store.js";
 import { type CampaignRecord, CampaignStore } from "../shared/redis/campaign-store.js";
 import { connectRedis, type RedisConnection } from "../shared/redis/connection.js";
 import { keyPrefix, openQueue } from "../shared/redis/queues.js";
-import {
-  type CampaignStart,
-  checkCampaign,
-  clearStaleTickets,
-  DRY_RUN_LOOKUP,
-  lookupActions,
-  startCampaign,
-} from "./campaign.js";
+import { DRY_RUN_LOOKUP, lookupActions } from "./action-lookup.js";
+import { type CampaignStart, checkCampaign, clearStaleTickets, startCampaign } from "./campaign.js";
 import { abortCampaign } from "./campaign-abort.js";
 import {
   type CampaignOrder,
