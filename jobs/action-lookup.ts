@@ -2,6 +2,7 @@
 import { isTerminal, type MachineAction } from "../shared/contract/cancel-result.js";
 import { isWaitError, UsageError } from "../shared/core/errors.js";
 import { sleep } from "../shared/core/sleep.js";
+import { MAX_IDS_PER_CHECK } from "../shared/defender/action-batches.js";
 import type { ActionPage, DefenderClient } from "../shared/defender/defender-client.js";
 
 /**
@@ -40,27 +41,32 @@ export async function resolveFilter(
   return actions;
 }
 
-/** How many ids of a file a dry run looks up: 10 list calls of the budget, not one per id. */
+/** How many ids of a file a dry run looks up: about 13 list calls of the budget, not one per id. */
 export const DRY_RUN_LOOKUP = 500;
-const LOOKUP_BATCH = 50;
 
 /**
- * The current state of the given actions, through `$filter=id in (...)` in batches of 50 (the
- * list endpoint's budget); ids Defender does not know are simply absent from the answer.
+ * The current state of the given actions, through checkActions (`$filter=id in (...)` in checks
+ * of up to 40 ids, on the list endpoint's budget, waiting for it); ids Defender does not know are
+ * simply absent from the answer.
  */
 export async function lookupActions(
-  client: Pick<DefenderClient, "listActions">,
+  client: Pick<DefenderClient, "checkActions">,
   tenantId: string,
   ids: string[],
 ): Promise<MachineAction[]> {
   const found: MachineAction[] = [];
-  for (let i = 0; i < ids.length; i += LOOKUP_BATCH) {
-    // Ids are validated GUIDs: nothing here can break out of the quotes.
-    const filter = `id in (${ids
-      .slice(i, i + LOOKUP_BATCH)
-      .map((id) => `'${id}'`)
-      .join(",")})`;
-    found.push(...(await resolveFilter(client, tenantId, filter, { max: Number.MAX_SAFE_INTEGER })));
+  // One check at a time, so a budget wait repeats only the check it stopped.
+  for (let i = 0; i < ids.length; i += MAX_IDS_PER_CHECK) {
+    const batch = ids.slice(i, i + MAX_IDS_PER_CHECK);
+    for (;;) {
+      try {
+        found.push(...(await client.checkActions(tenantId, batch, { campaign: true })).values());
+        break;
+      } catch (err) {
+        if (!isWaitError(err)) throw err;
+        await sleep(err.waitMs);
+      }
+    }
   }
   return found;
 }
