@@ -1,6 +1,8 @@
 /** Where campaigns and dry runs learn the state of actions: filters and id lookups (list budget). */
 import { isTerminal, type MachineAction } from "../shared/contract/cancel-result.js";
-import { isWaitError, UsageError } from "../shared/core/errors.js";
+import { type SeenStatus, seenSchema } from "../shared/contract/seen-status.js";
+import { errorMessage, isWaitError, UsageError } from "../shared/core/errors.js";
+import type { Logger } from "../shared/core/logger.js";
 import { sleep } from "../shared/core/sleep.js";
 import { MAX_IDS_PER_CHECK } from "../shared/defender/action-batches.js";
 import type { ActionPage, DefenderClient } from "../shared/defender/defender-client.js";
@@ -69,6 +71,69 @@ export async function lookupActions(
     }
   }
   return found;
+}
+
+/**
+ * What a campaign sees of its ids just before it adds their jobs: each listed action's status,
+ * stamped when its check answered, so a job can tell whether it is still fresh. Ids Defender did
+ * not list get no entry (their job checks them itself: absent from a list is not yet a 404).
+ */
+export async function lookUpSeen(
+  client: Pick<DefenderClient, "checkActions">,
+  tenantId: string,
+  ids: string[],
+  now: () => number = Date.now,
+): Promise<Map<string, SeenStatus>> {
+  const seen = new Map<string, SeenStatus>();
+  for (let i = 0; i < ids.length; i += MAX_IDS_PER_CHECK) {
+    const found = await lookupActions(client, tenantId, ids.slice(i, i + MAX_IDS_PER_CHECK));
+    for (const [id, status] of seenOf(found, now())) seen.set(id, status);
+  }
+  return seen;
+}
+
+/**
+ * How a campaign sees its chunks: a filter's answer as it came (no call), else a lookup when
+ * there is a client. A lookup that fails is logged once and not tried again: the jobs then carry
+ * nothing and their workers check, as for jobs of any other producer.
+ */
+export function campaignLook(source: {
+  listed?: readonly MachineAction[];
+  listedAt: number;
+  client?: Pick<DefenderClient, "checkActions">;
+  tenantId: string;
+  logger?: Logger;
+}): ((ids: string[]) => Promise<ReadonlyMap<string, SeenStatus>>) | undefined {
+  if (source.listed) {
+    const seen = seenOf(source.listed, source.listedAt);
+    return async () => seen;
+  }
+  const { client, tenantId } = source;
+  if (!client) return undefined;
+  let failed = false;
+  return async (ids) => {
+    if (failed) return new Map();
+    try {
+      return await lookUpSeen(client, tenantId, ids);
+    } catch (err) {
+      failed = true;
+      source.logger?.warn(
+        { tenantId, err: errorMessage(err) },
+        "campaign lookups failed; its workers check each action",
+      );
+      return new Map();
+    }
+  };
+}
+
+/** Actions as seen at `at`, by lower-case id; a status the job schema would refuse is left out. */
+export function seenOf(actions: readonly MachineAction[], at: number): Map<string, SeenStatus> {
+  const seen = new Map<string, SeenStatus>();
+  for (const action of actions) {
+    const parsed = seenSchema.safeParse({ status: action.status, at });
+    if (parsed.success) seen.set(String(action.id).toLowerCase(), parsed.data);
+  }
+  return seen;
 }
 
 /** What a dry run or a confirmation shows: counts by status and by type. */

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Queue } from "bullmq";
 import { isGuid } from "../shared/contract/guid.js";
 import { commentProblem, MAX_PRIORITY, validPriority } from "../shared/contract/limits.js";
+import type { SeenStatus } from "../shared/contract/seen-status.js";
 import { errorMessage, OperationalError, UsageError } from "../shared/core/errors.js";
 import { ENDPOINTS } from "../shared/defender/endpoints.js";
 import { type AuditSink, auditSlice } from "../shared/redis/audit-log.js";
@@ -42,6 +43,11 @@ export interface CampaignExtras {
   audit?: AuditSink;
   /** Records `campaign.finished` of a campaign whose jobs all finished before the last was added. */
   callbacks?: Pick<CallbackStore, "recordCampaign">;
+  /**
+   * What the campaign sees of a chunk's actions just before adding their jobs (lookUpSeen, or a
+   * filter's answer); the jobs carry it, so a worker skips what is settled. Default: nothing.
+   */
+  look?: (ids: string[]) => Promise<ReadonlyMap<string, SeenStatus>>;
 }
 
 export function newCampaignId(now = new Date()): string {
@@ -75,7 +81,8 @@ export function checkCampaign(req: { comment: string; priority?: number; campaig
 }
 
 /**
- * Records the campaign, then adds its jobs in bulk (1,000 per round trip). Each action is counted
+ * Records the campaign, then adds its jobs in bulk (1,000 per round trip), each chunk just after
+ * `extras.look` saw its actions (the jobs carry what it saw). Each action is counted
  * into the campaign before its job exists, so no result can arrive for an action it does not know;
  * a chunk that fails takes back the actions that got no job, so the total counts only jobs that
  * exist. A start that failed part-way keeps its id: the same start run again adds the rest.
@@ -110,7 +117,8 @@ export async function startCampaign(
         const outcomes = await store.outcomesOf(campaignId, ids);
         ids = ids.filter((_, k) => !outcomes[k]);
       }
-      const chunk = await addCampaignJobs(queue, store, { ...req, campaignId, priority }, ids);
+      const seen = await extras.look?.(ids);
+      const chunk = await addCampaignJobs(queue, store, { ...req, campaignId, priority }, ids, seen);
       added += chunk.added;
       alreadyQueued.push(...chunk.alreadyQueued);
       const request = { requestedBy: req.requestedBy, tenantId: req.tenantId, campaignId };
