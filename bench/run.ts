@@ -12,6 +12,8 @@ import { writeIntakeSection } from "./intake-report.js";
 import { measureLatency } from "./latency.js";
 import { measureMemory } from "./memory.js";
 import { type Machine, type TierSummary, writeReport } from "./report.js";
+import { measureSeen } from "./seen.js";
+import { writeSeenSection } from "./seen-report.js";
 import { closeBench, type Measured, measureTier, openBench, type TierSpec } from "./throughput.js";
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
@@ -75,6 +77,15 @@ if (process.env.BENCH_ONLY === "intake") {
   process.exit(0);
 }
 
+// BENCH_ONLY=seen: only the campaign checks (calls per action), its section put into docs/benchmarks.md.
+if (process.env.BENCH_ONLY === "seen") {
+  say("seen: a campaign of 1,000 actions, 60% terminal, before and after its checks before enqueuing");
+  const seen = await measureSeen(1_000, 0.6);
+  writeSeenSection(join(ROOT, "docs", "benchmarks.md"), seen);
+  say(`seen: ${seen.before.perAction} -> ${seen.after.perAction} calls per action; wrote section 7`);
+  process.exit(0);
+}
+
 const host = await machine();
 say(`${host.nproc} cores (${host.cpu}), node ${host.node}, redis ${host.redis}, bullmq ${host.bullmq}`);
 say(`load average at start: ${host.loadavg}`);
@@ -123,6 +134,10 @@ say("latency: 1 job / 50 ms for 20 s, then urgent cancels behind a campaign");
 const latency = await measureLatency(20, 50);
 say(`latency: p50 ${latency.p50} ms, urgent ${latency.urgentMs.join(", ")} ms`);
 
+say("seen: a campaign of 1,000 actions, 60% terminal, before and after its checks before enqueuing");
+const seen = await measureSeen(1_000, 0.6);
+say(`seen: ${seen.before.perAction} -> ${seen.after.perAction} calls per action`);
+
 say("intake: POST /v1/cancels at 200/s for 30 s, a worker running");
 const intake = await measureIntake(200, 30);
 say(`intake: p50 ${intake.p50} ms, p99 ${intake.p99} ms`);
@@ -140,6 +155,7 @@ const table = writeReport(join(ROOT, "docs", "benchmarks.md"), {
   intake,
   elapsedS: (Date.now() - started) / 1000,
 });
+writeSeenSection(join(ROOT, "docs", "benchmarks.md"), seen);
 process.stdout.write(
   `${table}\nWrote docs/benchmarks.md in ${((Date.now() - started) / 1000).toFixed(0)} s.\n`,
 );
