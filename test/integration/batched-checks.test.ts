@@ -97,3 +97,25 @@ describe("checkActions", () => {
     ]);
   });
 });
+
+describe("a worker's batched state checks", () => {
+  it("spends at most 1.3 Defender calls per action on 200 urgent Pending enqueues at concurrency 50", async () => {
+    const harness = await startHarness({
+      sim: { rateLimits: [] },
+      env: { WORKER_CONCURRENCY: "50", MDE_RATE_LIMITS: "100000/1m" },
+    });
+    h = harness;
+    const actions = Array.from({ length: 200 }, () => harness.sim.store.add({ status: "Pending" }));
+    await harness.enqueue(actions.map((a) => ({ machineActionId: a.id, comment: "batched checks" })));
+    await harness.startWorker();
+    const results = await harness.results(200, 60_000);
+    expect(results.every((r) => r.outcome === "cancelled")).toBe(true);
+
+    const defender = harness.sim.requests.filter((r) => ["get", "list", "cancel"].includes(r.endpoint));
+    const count = (endpoint: string) => defender.filter((r) => r.endpoint === endpoint).length;
+    expect(count("cancel")).toBe(200);
+    // State first for every job: 200 checks, most of them shared by a list call.
+    expect(count("list")).toBeGreaterThan(0);
+    expect(defender.length / 200).toBeLessThanOrEqual(1.3);
+  });
+});
