@@ -6,6 +6,8 @@ import { readFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { BUDGET_WINDOWS, type BudgetResult, DRAIN_SCENARIOS, measureBudget } from "./budget.js";
+import { type ChecksResult, measureChecks } from "./checks.js";
+import { writeChecksSection } from "./checks-report.js";
 import { median, REDIS_URL, ROOT, redis } from "./common.js";
 import { measureIntake } from "./intake.js";
 import { writeIntakeSection } from "./intake-report.js";
@@ -75,6 +77,30 @@ if (process.env.BENCH_ONLY === "intake") {
   process.exit(0);
 }
 
+/** Batched state checks: one GET per check (before), then as shipped (after). */
+async function measureAllChecks(): Promise<ChecksResult[]> {
+  const results: ChecksResult[] = [];
+  for (const [label, gatherMs] of [
+    ["before", 0],
+    ["after", undefined],
+  ] as const) {
+    say(`checks (${label}): 200 urgent Pending enqueues, 1 worker x 50`);
+    const r = await measureChecks(label, gatherMs);
+    say(
+      `checks (${label}): ${r.callsPerAction.toFixed(3)} calls/action, mean batch ${r.meanBatch.toFixed(1)}`,
+    );
+    results.push(r);
+  }
+  return results;
+}
+
+// BENCH_ONLY=checks: only the batched state checks, their section put into the existing docs/benchmarks.md.
+if (process.env.BENCH_ONLY === "checks") {
+  writeChecksSection(join(ROOT, "docs", "benchmarks.md"), await measureAllChecks());
+  say("checks: wrote section 7 of docs/benchmarks.md");
+  process.exit(0);
+}
+
 const host = await machine();
 say(`${host.nproc} cores (${host.cpu}), node ${host.node}, redis ${host.redis}, bullmq ${host.bullmq}`);
 say(`load average at start: ${host.loadavg}`);
@@ -127,6 +153,8 @@ say("intake: POST /v1/cancels at 200/s for 30 s, a worker running");
 const intake = await measureIntake(200, 30);
 say(`intake: p50 ${intake.p50} ms, p99 ${intake.p99} ms`);
 
+const checks = await measureAllChecks();
+
 const table = writeReport(join(ROOT, "docs", "benchmarks.md"), {
   host,
   jobs: JOBS,
@@ -140,6 +168,7 @@ const table = writeReport(join(ROOT, "docs", "benchmarks.md"), {
   intake,
   elapsedS: (Date.now() - started) / 1000,
 });
+writeChecksSection(join(ROOT, "docs", "benchmarks.md"), checks);
 process.stdout.write(
   `${table}\nWrote docs/benchmarks.md in ${((Date.now() - started) / 1000).toFixed(0)} s.\n`,
 );
