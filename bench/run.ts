@@ -6,6 +6,8 @@ import { readFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { BUDGET_WINDOWS, type BudgetResult, DRAIN_SCENARIOS, measureBudget } from "./budget.js";
+import { type ChecksResult, measureChecks } from "./checks.js";
+import { writeChecksSection } from "./checks-report.js";
 import { median, REDIS_URL, ROOT, redis } from "./common.js";
 import { measureIntake } from "./intake.js";
 import { writeIntakeSection } from "./intake-report.js";
@@ -77,12 +79,36 @@ if (process.env.BENCH_ONLY === "intake") {
   process.exit(0);
 }
 
+/** Batched state checks: one GET per check (before), then as shipped (after). */
+async function measureAllChecks(): Promise<ChecksResult[]> {
+  const results: ChecksResult[] = [];
+  for (const [label, gatherMs] of [
+    ["before", 0],
+    ["after", undefined],
+  ] as const) {
+    say(`checks (${label}): 200 urgent Pending enqueues, 1 worker x 50`);
+    const r = await measureChecks(label, gatherMs);
+    say(
+      `checks (${label}): ${r.callsPerAction.toFixed(3)} calls/action, mean batch ${r.meanBatch.toFixed(1)}`,
+    );
+    results.push(r);
+  }
+  return results;
+}
+
+// BENCH_ONLY=checks: only the batched state checks, their section put into the existing docs/benchmarks.md.
+if (process.env.BENCH_ONLY === "checks") {
+  writeChecksSection(join(ROOT, "docs", "benchmarks.md"), await measureAllChecks());
+  say("checks: wrote section 7 of docs/benchmarks.md");
+  process.exit(0);
+}
+
 // BENCH_ONLY=seen: only the campaign checks (calls per action), its section put into docs/benchmarks.md.
 if (process.env.BENCH_ONLY === "seen") {
   say("seen: a campaign of 1,000 actions, 60% terminal, before and after its checks before enqueuing");
   const seen = await measureSeen(1_000, 0.6);
   writeSeenSection(join(ROOT, "docs", "benchmarks.md"), seen);
-  say(`seen: ${seen.before.perAction} -> ${seen.after.perAction} calls per action; wrote section 7`);
+  say(`seen: ${seen.before.perAction} -> ${seen.after.perAction} calls per action; wrote section 8`);
   process.exit(0);
 }
 
@@ -142,6 +168,8 @@ say("intake: POST /v1/cancels at 200/s for 30 s, a worker running");
 const intake = await measureIntake(200, 30);
 say(`intake: p50 ${intake.p50} ms, p99 ${intake.p99} ms`);
 
+const checks = await measureAllChecks();
+
 const table = writeReport(join(ROOT, "docs", "benchmarks.md"), {
   host,
   jobs: JOBS,
@@ -155,6 +183,7 @@ const table = writeReport(join(ROOT, "docs", "benchmarks.md"), {
   intake,
   elapsedS: (Date.now() - started) / 1000,
 });
+writeChecksSection(join(ROOT, "docs", "benchmarks.md"), checks);
 writeSeenSection(join(ROOT, "docs", "benchmarks.md"), seen);
 process.stdout.write(
   `${table}\nWrote docs/benchmarks.md in ${((Date.now() - started) / 1000).toFixed(0)} s.\n`,

@@ -4,7 +4,7 @@ import { round } from "./common.js";
 import { rows } from "./report.js";
 import type { SeenPhase, SeenResult } from "./seen.js";
 
-export const SEEN_HEADING = "## 7. Campaign checks before enqueuing: calls per action";
+export const SEEN_HEADING = "## 8. Campaign checks before enqueuing: calls per action";
 const GOAL = 0.5;
 
 /** A 10,000-action campaign at Microsoft's limits: each endpoint has 1,500 an hour, 80% for campaigns. */

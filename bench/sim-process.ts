@@ -1,7 +1,8 @@
 /**
  * The simulator of Defender and Entra ID in a process of its own, so it never shares the bench
  * driver's or a worker's event loop. Settings come in BENCH_SIM (JSON); the driver talks over IPC:
- * `seed` adds Pending actions (or of `status`), `stats` counts requests, `requests` lists them, `reset` forgets them.
+ * `seed` adds Pending actions (or of `status`), `stats` counts requests, `requests` lists them,
+ * `checkSizes` gives the ids of each batched check, `reset` forgets them.
  */
 import { readFileSync } from "node:fs";
 import type { RateWindow } from "../shared/config/durations.js";
@@ -42,6 +43,11 @@ serveIpc((m) => {
     }
     case "requests":
       return sim.requests.map((r) => [r.endpoint, r.at, r.status]);
+    case "checkSizes":
+      // How many ids each batched state check asked for ($top is the batch's size).
+      return sim.requests
+        .filter((r) => r.endpoint === "list" && r.status === 200)
+        .map((r) => Number(new URLSearchParams(r.query).get("$top") ?? 0));
     case "reset":
       sim.requests.length = 0;
       return true;
