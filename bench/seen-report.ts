@@ -23,13 +23,17 @@ export function seenSection(r: SeenResult): string[] {
     `${r.n.toLocaleString("en")} actions, ${pct}% of them already terminal, one campaign of their ids through`,
     "the library's Producer; one worker process (50 at once), simulator limits lifted. Before: the jobs carry",
     "nothing (no lookup, as from a producer without credentials or over HTTP), so each one checks its own",
-    "action. After: the campaign checks its ids in batches of up to 40 just before adding each chunk, and",
-    "every job carries the status it saw (`seen`). Calls are counted by the simulator at arrival.",
+    "action, gathered by the worker with the checks of the jobs it runs at once (section 7). After: the",
+    "campaign checks its ids in batches of up to 40 just before adding each chunk, and every job carries",
+    "the status it saw (`seen`): terminal ones make no call, fresh live ones go straight to the cancel.",
+    "Calls are counted by the simulator at arrival. With limits lifted every job runs at once, so the",
+    "worker's own batches are full; at the real limits campaign jobs run a few at a time as the budget",
+    "allows, and their checks batch far less (the old rule's figure is the bound: one GET each).",
     "",
     ...rows(
       ["", "calls per action", "calls by endpoint", "ids added after / last result"],
       [
-        ["old rule, worked out (1 GET each, +1 cancel if live)", round(r.oldComputed, 3), "-", "-"],
+        ["one GET per job (the old rule), worked out", round(r.oldComputed, 3), "-", "-"],
         ...(
           [
             ["before: jobs without seen", r.before],
@@ -46,7 +50,7 @@ export function seenSection(r: SeenResult): string[] {
     ),
     "",
     `Worked out for ${REAL.n.toLocaleString("en")} actions (${pct}% terminal) at the real limits, campaign share 80%`,
-    `(${REAL.perHour.toLocaleString("en")} calls an hour per endpoint): before, ${REAL.n.toLocaleString("en")} GETs bind`,
+    `(${REAL.perHour.toLocaleString("en")} calls an hour per endpoint): with one GET per job, ${REAL.n.toLocaleString("en")} GETs bind`,
     `(${hours(REAL.n)}; the ${live.toLocaleString("en")} cancels alone need ${hours(live)}). After, ${checks} list calls`,
     `(${hours(checks)}) and ${live.toLocaleString("en")} cancels: ${hours(live)}, bound by the cancels. A live action's`,
     "status goes stale after 60 s and those cancels drain over hours, so most live actions are checked",
