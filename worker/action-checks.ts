@@ -42,10 +42,11 @@ export interface PlannedCheck {
  * The state checks of the jobs a worker runs at once, gathered for CHECK_GATHER_MS per tenant, and
  * for as long as a list call of that tenant is on the wire, then sent as one `$filter=id in (...)`
  * call of the list endpoint (up to 40 ids; 40 waiting go at once): at concurrency 50, 50 GETs
- * become 2 list calls, and later checks, which arrive one by one as jobs finish, still share calls. Each caller gets its own action; an id missing from the answer is
- * checked alone with a GET (which may 404: the processor's not-found grace). A budget wait, a 429
- * or an error of the batch call reaches every caller in it as the same error, so each job decides
- * as it would have on its own GET.
+ * become 2 list calls, and later checks, which arrive one by one as jobs finish, still share calls.
+ * Each caller gets its own action; an id missing from the answer is checked alone with a GET (which
+ * may 404: the processor's not-found grace). A budget wait, a 429 or an error of the batch call
+ * reaches every caller in it as the same error, so each job decides as it would have on its own GET.
+ * The cost: a check may wait for the tenant's list call on the wire (at most HTTP_TIMEOUT_MS).
  */
 export class ActionChecks {
   private readonly tenants = new Map<string, Gathering>();
