@@ -6,12 +6,16 @@ import { readFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { BUDGET_WINDOWS, type BudgetResult, DRAIN_SCENARIOS, measureBudget } from "./budget.js";
+import { type ChecksResult, measureChecks } from "./checks.js";
+import { writeChecksSection } from "./checks-report.js";
 import { median, REDIS_URL, ROOT, redis } from "./common.js";
 import { measureIntake } from "./intake.js";
 import { writeIntakeSection } from "./intake-report.js";
 import { measureLatency } from "./latency.js";
 import { measureMemory } from "./memory.js";
 import { type Machine, type TierSummary, writeReport } from "./report.js";
+import { measureSeen } from "./seen.js";
+import { writeSeenSection } from "./seen-report.js";
 import { closeBench, type Measured, measureTier, openBench, type TierSpec } from "./throughput.js";
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
@@ -75,6 +79,39 @@ if (process.env.BENCH_ONLY === "intake") {
   process.exit(0);
 }
 
+/** Batched state checks: one GET per check (before), then as shipped (after). */
+async function measureAllChecks(): Promise<ChecksResult[]> {
+  const results: ChecksResult[] = [];
+  for (const [label, gatherMs] of [
+    ["before", 0],
+    ["after", undefined],
+  ] as const) {
+    say(`checks (${label}): 200 urgent Pending enqueues, 1 worker x 50`);
+    const r = await measureChecks(label, gatherMs);
+    say(
+      `checks (${label}): ${r.callsPerAction.toFixed(3)} calls/action, mean batch ${r.meanBatch.toFixed(1)}`,
+    );
+    results.push(r);
+  }
+  return results;
+}
+
+// BENCH_ONLY=checks: only the batched state checks, their section put into the existing docs/benchmarks.md.
+if (process.env.BENCH_ONLY === "checks") {
+  writeChecksSection(join(ROOT, "docs", "benchmarks.md"), await measureAllChecks());
+  say("checks: wrote section 7 of docs/benchmarks.md");
+  process.exit(0);
+}
+
+// BENCH_ONLY=seen: only the campaign checks (calls per action), its section put into docs/benchmarks.md.
+if (process.env.BENCH_ONLY === "seen") {
+  say("seen: a campaign of 1,000 actions, 60% terminal, before and after its checks before enqueuing");
+  const seen = await measureSeen(1_000, 0.6);
+  writeSeenSection(join(ROOT, "docs", "benchmarks.md"), seen);
+  say(`seen: ${seen.before.perAction} -> ${seen.after.perAction} calls per action; wrote section 8`);
+  process.exit(0);
+}
+
 const host = await machine();
 say(`${host.nproc} cores (${host.cpu}), node ${host.node}, redis ${host.redis}, bullmq ${host.bullmq}`);
 say(`load average at start: ${host.loadavg}`);
@@ -123,9 +160,15 @@ say("latency: 1 job / 50 ms for 20 s, then urgent cancels behind a campaign");
 const latency = await measureLatency(20, 50);
 say(`latency: p50 ${latency.p50} ms, urgent ${latency.urgentMs.join(", ")} ms`);
 
+say("seen: a campaign of 1,000 actions, 60% terminal, before and after its checks before enqueuing");
+const seen = await measureSeen(1_000, 0.6);
+say(`seen: ${seen.before.perAction} -> ${seen.after.perAction} calls per action`);
+
 say("intake: POST /v1/cancels at 200/s for 30 s, a worker running");
 const intake = await measureIntake(200, 30);
 say(`intake: p50 ${intake.p50} ms, p99 ${intake.p99} ms`);
+
+const checks = await measureAllChecks();
 
 const table = writeReport(join(ROOT, "docs", "benchmarks.md"), {
   host,
@@ -140,6 +183,8 @@ const table = writeReport(join(ROOT, "docs", "benchmarks.md"), {
   intake,
   elapsedS: (Date.now() - started) / 1000,
 });
+writeChecksSection(join(ROOT, "docs", "benchmarks.md"), checks);
+writeSeenSection(join(ROOT, "docs", "benchmarks.md"), seen);
 process.stdout.write(
   `${table}\nWrote docs/benchmarks.md in ${((Date.now() - started) / 1000).toFixed(0)} s.\n`,
 );

@@ -1,11 +1,13 @@
 /**
  * The simulator of Defender and Entra ID in a process of its own, so it never shares the bench
  * driver's or a worker's event loop. Settings come in BENCH_SIM (JSON); the driver talks over IPC:
- * `seed` adds Pending actions, `stats` counts requests, `requests` lists them, `reset` forgets them.
+ * `seed` adds Pending actions (or of `status`), `stats` counts requests, `requests` lists them,
+ * `checkSizes` gives the ids of each batched check, `reset` forgets them.
  */
 import { readFileSync } from "node:fs";
 import type { RateWindow } from "../shared/config/durations.js";
 import { ensureServerCert } from "../sim/certs.js";
+import type { ActionStatus } from "../sim/machine-action.js";
 import { startSimulator } from "../sim/server.js";
 import { CERT_DIR, CLIENT, SECRET, serveIpc, TENANT } from "./common.js";
 
@@ -28,7 +30,7 @@ serveIpc((m) => {
     case "seed": {
       const ids: string[] = [];
       for (let i = 0; i < Number(m.n); i++)
-        ids.push(sim.store.add({ status: "Pending", visibleAfter: 0 }).id);
+        ids.push(sim.store.add({ status: (m.status as ActionStatus) ?? "Pending", visibleAfter: 0 }).id);
       return ids;
     }
     case "stats": {
@@ -41,6 +43,11 @@ serveIpc((m) => {
     }
     case "requests":
       return sim.requests.map((r) => [r.endpoint, r.at, r.status]);
+    case "checkSizes":
+      // How many ids each batched state check asked for ($top is the batch's size).
+      return sim.requests
+        .filter((r) => r.endpoint === "list" && r.status === 200)
+        .map((r) => Number(new URLSearchParams(r.query).get("$top") ?? 0));
     case "reset":
       sim.requests.length = 0;
       return true;

@@ -1,5 +1,5 @@
 import cliProgress from "cli-progress";
-import { dryRunSummary } from "../jobs/campaign.js";
+import { dryRunSummary } from "../jobs/action-lookup.js";
 import type { ProgressSample } from "../jobs/campaign-progress.js";
 import { formatDuration } from "../shared/config/durations.js";
 import type { MachineAction } from "../shared/contract/cancel-result.js";

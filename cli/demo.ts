@@ -95,7 +95,9 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     const count = (pred: (r: Simulator["requests"][number]) => boolean) =>
       sim?.requests.filter(pred).length ?? 0;
     say("\nWhat happened");
-    say(`  Defender calls            ${count((r) => ["get", "cancel"].includes(String(r.endpoint)))}`);
+    say(
+      `  Defender calls            ${count((r) => ["get", "list", "cancel"].includes(String(r.endpoint)))}`,
+    );
     say(
       `  429s absorbed             ${count((r) => r.status === 429)} (every worker paused for Retry-After)`,
     );

@@ -38,7 +38,9 @@ export class ProducerBackend implements IntakeBackend {
     if (order.campaignId && (await this.producer.campaign(order.campaignId)))
       throw nameTaken(order.campaignId);
     try {
-      return await this.defender(order, () => this.producer.startCampaign(order));
+      // 202 as soon as the jobs are added (the contract): ids are not looked up first; the
+      // workers check them in batches. A filter's jobs still carry the states it listed.
+      return await this.defender(order, () => this.producer.startCampaign(order, { lookUp: false }));
     } catch (err) {
       // Checked above: only a campaign created meanwhile under the same name gets here.
       if (err instanceof UsageError && order.campaignId && /already exists/.test(err.message))

@@ -1,4 +1,5 @@
 import type { Job, Queue } from "bullmq";
+import type { SeenStatus } from "../shared/contract/seen-status.js";
 import type { CampaignStore } from "../shared/redis/campaign-store.js";
 import { CANCEL_JOB_NAME, deduplicationId, newJobId, retentionOptions } from "../shared/redis/queues.js";
 
@@ -35,7 +36,8 @@ export interface CampaignJobs {
 }
 
 /**
- * Counts the actions into the campaign, then adds their jobs in one round trip. An action already
+ * Counts the actions into the campaign, then adds their jobs in one round trip, each with what the
+ * campaign saw of its action (`seen`, when it looked). An action already
  * held by another job is left to it, outside the campaign, unless that job is the campaign's own
  * (the same start running again). When adding fails, the actions that got no job are taken back
  * out of the campaign (Redis may have added some before the reply was lost), then the error goes on.
@@ -45,6 +47,7 @@ export async function addCampaignJobs(
   store: CampaignStore,
   campaign: CampaignJobs,
   actionIds: string[],
+  seen: ReadonlyMap<string, SeenStatus> = new Map(),
 ): Promise<{ added: number; alreadyQueued: string[] }> {
   const { campaignId, tenantId } = campaign;
   const planned = actionIds.map((machineActionId) => ({
@@ -55,6 +58,7 @@ export async function addCampaignJobs(
       tenantId,
       campaignId,
       ...(campaign.requestedBy ? { requestedBy: campaign.requestedBy } : {}),
+      ...(seen.has(machineActionId) ? { seen: seen.get(machineActionId) } : {}),
     },
     opts: {
       jobId: newJobId(),

@@ -2,7 +2,7 @@ import type { MachineAction } from "../shared/contract/cancel-result.js";
 import { UsageError } from "../shared/core/errors.js";
 import type { DefenderClient } from "../shared/defender/defender-client.js";
 import type { CampaignStore } from "../shared/redis/campaign-store.js";
-import { cancellable, resolveFilter } from "./campaign.js";
+import { cancellable, resolveFilter } from "./action-lookup.js";
 
 /** Where a campaign's actions come from: exactly one of three. */
 export type CampaignSource =

@@ -1,11 +1,9 @@
 import { randomBytes } from "node:crypto";
 import type { Queue } from "bullmq";
-import { isTerminal, type MachineAction } from "../shared/contract/cancel-result.js";
 import { isGuid } from "../shared/contract/guid.js";
 import { commentProblem, MAX_PRIORITY, validPriority } from "../shared/contract/limits.js";
-import { errorMessage, isWaitError, OperationalError, UsageError } from "../shared/core/errors.js";
-import { sleep } from "../shared/core/sleep.js";
-import type { ActionPage, DefenderClient } from "../shared/defender/defender-client.js";
+import type { SeenStatus } from "../shared/contract/seen-status.js";
+import { errorMessage, OperationalError, UsageError } from "../shared/core/errors.js";
 import { ENDPOINTS } from "../shared/defender/endpoints.js";
 import { type AuditSink, auditSlice } from "../shared/redis/audit-log.js";
 import type { CallbackStore } from "../shared/redis/callback-store.js";
@@ -45,6 +43,11 @@ export interface CampaignExtras {
   audit?: AuditSink;
   /** Records `campaign.finished` of a campaign whose jobs all finished before the last was added. */
   callbacks?: Pick<CallbackStore, "recordCampaign">;
+  /**
+   * What the campaign sees of a chunk's actions just before adding their jobs (lookUpSeen, or a
+   * filter's answer); the jobs carry it, so a worker skips what is settled. Default: nothing.
+   */
+  look?: (ids: string[]) => Promise<ReadonlyMap<string, SeenStatus>>;
 }
 
 export function newCampaignId(now = new Date()): string {
@@ -78,7 +81,8 @@ export function checkCampaign(req: { comment: string; priority?: number; campaig
 }
 
 /**
- * Records the campaign, then adds its jobs in bulk (1,000 per round trip). Each action is counted
+ * Records the campaign, then adds its jobs in bulk (1,000 per round trip), each chunk just after
+ * `extras.look` saw its actions (the jobs carry what it saw). Each action is counted
  * into the campaign before its job exists, so no result can arrive for an action it does not know;
  * a chunk that fails takes back the actions that got no job, so the total counts only jobs that
  * exist. A start that failed part-way keeps its id: the same start run again adds the rest.
@@ -113,7 +117,8 @@ export async function startCampaign(
         const outcomes = await store.outcomesOf(campaignId, ids);
         ids = ids.filter((_, k) => !outcomes[k]);
       }
-      const chunk = await addCampaignJobs(queue, store, { ...req, campaignId, priority }, ids);
+      const seen = await extras.look?.(ids);
+      const chunk = await addCampaignJobs(queue, store, { ...req, campaignId, priority }, ids, seen);
       added += chunk.added;
       alreadyQueued.push(...chunk.alreadyQueued);
       const request = { requestedBy: req.requestedBy, tenantId: req.tenantId, campaignId };
@@ -144,100 +149,4 @@ export async function clearStaleTickets(
   if (Object.values(counts).some((n) => n > 0)) return false;
   await Promise.all(ENDPOINTS.map((endpoint) => limiter.resetTickets(tenantId, endpoint)));
   return true;
-}
-
-/**
- * Every action matching an OData `$filter`, following `@odata.nextLink`, through the shared
- * limiter (the list endpoint's budget). Stops with a UsageError past `max` matches.
- */
-export async function resolveFilter(
-  client: Pick<DefenderClient, "listActions">,
-  tenantId: string,
-  filter: string,
-  options: { max: number; pageSize?: number; onWait?: (ms: number) => void },
-): Promise<MachineAction[]> {
-  const actions: MachineAction[] = [];
-  let nextLink: string | undefined;
-  do {
-    let page: ActionPage;
-    try {
-      page = await client.listActions(
-        tenantId,
-        { filter, top: options.pageSize, nextLink },
-        { campaign: true },
-      );
-    } catch (err) {
-      if (!isWaitError(err)) throw err;
-      options.onWait?.(err.waitMs);
-      await sleep(err.waitMs);
-      continue;
-    }
-    actions.push(...page.actions);
-    if (cancellable(actions).length > options.max)
-      throw new UsageError(
-        `The filter matches more than --max ${options.max} actions that can be cancelled; narrow it, or raise --max if you mean it. Nothing was enqueued.`,
-      );
-    nextLink = page.nextLink;
-  } while (nextLink);
-  return actions;
-}
-
-/** How many ids of a file a dry run looks up: 10 list calls of the budget, not one per id. */
-export const DRY_RUN_LOOKUP = 500;
-const LOOKUP_BATCH = 50;
-
-/**
- * The current state of the given actions, through `$filter=id in (...)` in batches of 50 (the
- * list endpoint's budget); ids Defender does not know are simply absent from the answer.
- */
-export async function lookupActions(
-  client: Pick<DefenderClient, "listActions">,
-  tenantId: string,
-  ids: string[],
-): Promise<MachineAction[]> {
-  const found: MachineAction[] = [];
-  for (let i = 0; i < ids.length; i += LOOKUP_BATCH) {
-    // Ids are validated GUIDs: nothing here can break out of the quotes.
-    const filter = `id in (${ids
-      .slice(i, i + LOOKUP_BATCH)
-      .map((id) => `'${id}'`)
-      .join(",")})`;
-    found.push(...(await resolveFilter(client, tenantId, filter, { max: Number.MAX_SAFE_INTEGER })));
-  }
-  return found;
-}
-
-/** What a dry run or a confirmation shows: counts by status and by type. */
-export function summarize(actions: MachineAction[]): {
-  byStatus: Record<string, number>;
-  byType: Record<string, number>;
-} {
-  const byStatus: Record<string, number> = {};
-  const byType: Record<string, number> = {};
-  for (const a of actions) {
-    byStatus[a.status] = (byStatus[a.status] ?? 0) + 1;
-    const type = String(a.type ?? "unknown");
-    byType[type] = (byType[type] ?? 0) + 1;
-  }
-  return { byStatus, byType };
-}
-
-/**
- * A dry run's counts: by status and type of the actions looked up, ids Defender did not list
- * counted as "(not found)" (a filter lists only what exists). Undefined when nothing was looked up.
- */
-export function dryRunSummary(run: {
-  source: string;
-  looked?: MachineAction[];
-  lookedUp: number;
-}): ReturnType<typeof summarize> | undefined {
-  if (!run.looked) return undefined;
-  const summary = summarize(run.looked);
-  const unknown = run.source.startsWith("filter") ? 0 : run.lookedUp - run.looked.length;
-  if (unknown > 0) summary.byStatus["(not found)"] = unknown;
-  return summary;
-}
-
-export function cancellable(actions: MachineAction[]): string[] {
-  return actions.filter((a) => !isTerminal(a.status)).map((a) => a.id.toLowerCase());
 }

@@ -22,7 +22,7 @@ export { type ProgressSample, waitForCampaign } from "./campaign-progress.js";
 export { type Enqueued, type EnqueueOptions, enqueueCancels } from "./enqueue.js";
 export { parseIds } from "./ids-file.js";
 export type { JobState, JobView } from "./job-view.js";
-export { Producer, type ProducerOptions } from "./producer.js";
+export { type CampaignStartOptions, Producer, type ProducerOptions } from "./producer.js";
 export {
   type BudgetStatus,
   type ProducerStatus,

@@ -14,14 +14,8 @@ import { CallbackStore } from "../shared/redis/callback-store.js";
 import { type CampaignRecord, CampaignStore } from "../shared/redis/campaign-store.js";
 import { connectRedis, type RedisConnection } from "../shared/redis/connection.js";
 import { keyPrefix, openQueue } from "../shared/redis/queues.js";
-import {
-  type CampaignStart,
-  checkCampaign,
-  clearStaleTickets,
-  DRY_RUN_LOOKUP,
-  lookupActions,
-  startCampaign,
-} from "./campaign.js";
+import { campaignLook, DRY_RUN_LOOKUP, lookupActions } from "./action-lookup.js";
+import { type CampaignStart, checkCampaign, clearStaleTickets, startCampaign } from "./campaign.js";
 import { abortCampaign } from "./campaign-abort.js";
 import {
   type CampaignOrder,
@@ -65,6 +59,12 @@ export interface ProducerOptions {
   tenants?: () => TenantDirectory<TenantInfo>;
 }
 
+export interface CampaignStartOptions {
+  who?: AuditWho;
+  /** false: ids are not looked up before their jobs are added; default true. */
+  lookUp?: boolean;
+}
+
 /**
  * The producer side, opened once from a Config: every front door (the CLI, the HTTP intake, a
  * service using the library) enqueues, runs campaigns and reads results through it. It owns one
@@ -83,6 +83,7 @@ export class Producer {
    */
   readonly callbacks: CallbackStore;
   private readonly defender: DefenderClients;
+  private readonly logger: Logger | undefined;
 
   private constructor(
     readonly config: Config,
@@ -96,6 +97,7 @@ export class Producer {
     this.store = new CampaignStore(redis, keyPrefix(config), config.resultRetentionMs);
     this.budgets = new TenantBudgets(config, redis);
     this.defender = new DefenderClients(config, redis, options);
+    this.logger = options.logger;
     this.auditLog = new AuditLog(redis, keyPrefix(config), config.auditRetentionMs);
     this.callbacks = new CallbackStore(redis, config);
     this.callbacks.queue.on("error", () => undefined);
@@ -147,24 +149,32 @@ export class Producer {
   }
 
   /**
-   * Resolves the source, then records the campaign and adds its jobs. With `confirm`, a count the
-   * caller declines enqueues nothing and returns undefined.
+   * Resolves the source, then records the campaign and adds its jobs, chunk by chunk, each job
+   * with the status the campaign saw: a filter's answer, or for ids a batched lookup just before
+   * (with credentials; not with `lookUp: false`, which adds at once and leaves the checks to the
+   * workers). With `confirm`, a count the caller declines enqueues nothing and returns undefined.
    */
-  startCampaign(order: CampaignOrder): Promise<CampaignStart>;
+  startCampaign(order: CampaignOrder, options?: CampaignStartOptions): Promise<CampaignStart>;
   startCampaign(
     order: CampaignOrder,
-    options: { confirm?: ConfirmCampaign; who?: AuditWho },
+    options: CampaignStartOptions & { confirm?: ConfirmCampaign },
   ): Promise<CampaignStart | undefined>;
   async startCampaign(
     order: CampaignOrder,
-    options: { confirm?: ConfirmCampaign; who?: AuditWho } = {},
+    options: CampaignStartOptions & { confirm?: ConfirmCampaign } = {},
   ): Promise<CampaignStart | undefined> {
     checkCampaign(order);
     const tenantId = this.tenantIdOf(order.tenantId);
-    const { ids, source, replayOf } = await this.resolve({ ...order, tenantId });
+    const listedAt = Date.now();
+    const { ids, source, replayOf, listed } = await this.resolve({ ...order, tenantId });
     if (options.confirm && !(await options.confirm(ids.length))) return undefined;
     await clearStaleTickets(this.queue, this.budgets.for(this.tenants.resolve(tenantId)), tenantId);
-    const extras = { audit: this.auditing ? this.audit(options.who) : undefined, callbacks: this.callbacks };
+    const client = options.lookUp === false ? undefined : this.defender.clientIfCredentials(tenantId);
+    const extras = {
+      audit: this.auditing ? this.audit(options.who) : undefined,
+      callbacks: this.callbacks,
+      look: campaignLook({ listed, listedAt, client, tenantId, logger: this.logger }),
+    };
     const request = {
       ids,
       source,

@@ -77,6 +77,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   // Every delayed answer listens for close() while it waits: many at once is normal, not a leak.
   setMaxListeners(0, stopping.signal);
   const log = options.log ?? (() => {});
+  const maxRequestLine = options.maxRequestLineLength ?? 2048;
   const admin = { tenants, requests, faults: { inject, pending: () => faults.pending }, tokens };
 
   const handle = async (
@@ -103,6 +104,13 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     if (authority === "second") rec.authority = "second";
     if (route.tenant) rec.tenant = route.tenant;
     requests.push(rec);
+    // Defender's front door refuses an overlong request line before the API (or its quota) sees it.
+    const entra = route.kind === "token" || route.kind === "openid";
+    if (!entra && `${method} ${req.url} HTTP/${req.httpVersion}`.length > maxRequestLine) {
+      rec.status = 414;
+      send(res, { status: 414, body: "HTTP Error 414. The request URL is too long." }, "json");
+      return log(`${method} ${path} -> 414 (request line too long)`);
+    }
     // Whose request this is decides which scripted faults apply and whose random noise it meets.
     const { authorization } = req.headers;
     const owner = route.tenant

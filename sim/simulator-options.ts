@@ -50,6 +50,11 @@ export interface SimulatorOptions {
   notFoundLagMs?: number;
   /** List page size when the client sends no $top (default and max 10000). */
   pageSize?: number;
+  /**
+   * A Defender request line (`GET /path?query HTTP/1.1`) longer than this is answered 414, as a
+   * front door before the real API may; it spends no budget (default 2048). Entra calls are exempt.
+   */
+  maxRequestLineLength?: number;
   /** Added before every answer except admin routes. */
   latencyMs?: number;
   faults?: RandomFaults;

@@ -9,12 +9,14 @@ import {
   type MachineAction,
   type ResultError,
 } from "../shared/contract/cancel-result.js";
+import { isFresh, latestSeen, type SeenStatus, seenSchema } from "../shared/contract/seen-status.js";
 import {
   BadRequestError,
   BudgetWaitError,
   ConnectionDroppedError,
   errorMessage,
   ForbiddenError,
+  isWaitError,
   NotFoundError,
   ThrottledError,
   TokenUnavailableError,
@@ -52,11 +54,22 @@ export async function processCancel(input: ProcessorInput, deps: ProcessorDeps):
     done(finishedResult(input, { ...job, tenantId }, attempts, outcome, action));
   const call: CallOptions = { campaign: usesCampaignBudget(job, input.priority), signal: deps.signal };
 
+  // What the campaign (or this job's last run) saw stands in for the check, unless a cancel of ours may have left.
+  const prior = seenSchema.safeParse(state.seen).data;
+  const seen = state.cancelSentAt === undefined ? latestSeen(job.seen, prior) : undefined;
+  if (seen && isTerminal(seen.status))
+    return finish("already_terminal", { id: job.machineActionId, status: seen.status });
+  let observed: SeenStatus | undefined;
   try {
     for (let look = 1; ; look++) {
-      const action = await deps.api.getAction(tenantId, job.machineActionId, call);
-      if (isTerminal(action.status))
-        return finish(ours(action, state) ? "cancelled" : "already_terminal", action);
+      // A fresh non-terminal sighting goes straight to the cancel: a refusal (400) is the re-check.
+      if (!(look === 1 && seen && isFresh(seen, now()))) {
+        const at = now();
+        const action = await deps.api.getAction(tenantId, job.machineActionId, call);
+        if (isTerminal(action.status))
+          return finish(ours(action, state) ? "cancelled" : "already_terminal", action);
+        observed = { status: action.status, at };
+      }
       const claim = await deps.claims?.claim(
         tenantId,
         job.machineActionId,
@@ -82,7 +95,9 @@ export async function processCancel(input: ProcessorInput, deps: ProcessorDeps):
       }
     }
   } catch (err) {
-    return decideOnError(err, input, { ...job, tenantId }, state, deps, now(), call.campaign === true);
+    // A cancel that waits for budget or a 429 pause keeps the status just checked: fresh, it needs no new check.
+    const waiting = isWaitError(err) && observed ? { ...state, seen: observed } : state;
+    return decideOnError(err, input, { ...job, tenantId }, waiting, deps, now(), call.campaign === true);
   }
 }
 

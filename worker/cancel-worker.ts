@@ -5,10 +5,12 @@ import type { CancelResult } from "../shared/contract/cancel-result.js";
 import { gaveUpResult } from "../shared/contract/cancel-result.js";
 import { TransientError } from "../shared/core/errors.js";
 import type { Logger } from "../shared/core/logger.js";
+import type { DefenderClient } from "../shared/defender/defender-client.js";
 import { CancelClaims } from "../shared/redis/cancel-claims.js";
 import type { RedisConnection } from "../shared/redis/connection.js";
 import { FencedProgress } from "../shared/redis/fenced-progress.js";
 import { keyPrefix, retentionOptions } from "../shared/redis/queues.js";
+import { ActionChecks } from "./action-checks.js";
 import { processCancel } from "./cancel-processor.js";
 import { type DelayReason, readState } from "./job-state.js";
 import type { ActionsApi } from "./processor-types.js";
@@ -17,7 +19,7 @@ import type { ResultPublisher } from "./result-publisher.js";
 /** The tenants a worker serves now (a reload swaps them), and each one's Defender client. */
 export interface WorkerTenants {
   readonly directory: TenantDirectory<TenantInfo>;
-  sessionFor(tenantId: string): { client: ActionsApi } | undefined;
+  sessionFor(tenantId: string): { client: ActionsApi & Pick<DefenderClient, "checkActions"> } | undefined;
 }
 
 export interface CancelWorkerDeps {
@@ -45,7 +47,7 @@ export function createCancelWorker(deps: CancelWorkerDeps): Worker {
   };
   const claims = new CancelClaims(deps.connection, keyPrefix(config));
   const progress = new FencedProgress(deps.connection);
-  const api = tenantRouter(deps.tenants);
+  const api = tenantRouter(deps.tenants, config.checkGatherMs);
 
   const finish = async (job: Job, result: CancelResult, started: number) => {
     await deps.publisher.publish(result);
@@ -149,8 +151,11 @@ export function createCancelWorker(deps: CancelWorkerDeps): Worker {
   return worker;
 }
 
-/** Each call goes to the client of its tenant: its token, its API host, its budget. */
-function tenantRouter(tenants: WorkerTenants): ActionsApi {
+/**
+ * Each call goes to the client of its tenant: its token, its API host, its budget. The state checks
+ * of the jobs running at once are gathered into batched list calls (ActionChecks).
+ */
+function tenantRouter(tenants: WorkerTenants, checkGatherMs: number): ActionsApi {
   const clientOf = (tenantId: string) => {
     const session = tenants.sessionFor(tenantId);
     // A reload dropped the tenant while its job ran: the next run finds it unknown.
@@ -158,8 +163,15 @@ function tenantRouter(tenants: WorkerTenants): ActionsApi {
       throw new TransientError(`tenant ${tenantId} is no longer served (MDE_TENANTS_FILE reloaded)`);
     return session.client;
   };
+  const checks = new ActionChecks(
+    {
+      checkActions: async (tenantId, ids, options) => clientOf(tenantId).checkActions(tenantId, ids, options),
+      getAction: async (tenantId, id, options) => clientOf(tenantId).getAction(tenantId, id, options),
+    },
+    { gatherMs: checkGatherMs },
+  );
   return {
-    getAction: async (tenantId, id, options) => clientOf(tenantId).getAction(tenantId, id, options),
+    getAction: (tenantId, id, options) => checks.getAction(tenantId, id, options),
     cancelAction: async (tenantId, id, comment, options) =>
       clientOf(tenantId).cancelAction(tenantId, id, comment, options),
   };

@@ -1,4 +1,5 @@
 import type { CancelResult } from "../shared/contract/cancel-result.js";
+import type { SeenStatus } from "../shared/contract/seen-status.js";
 import type { CAMPAIGN_BUDGET_DELAY } from "../shared/redis/queues.js";
 
 /** Why a job goes back to Redis to wait; metrics count each. */
@@ -38,6 +39,11 @@ export interface JobState {
    * urgent enqueue that promotes the job ends that wait at once and keeps any other.
    */
   delayedFor?: DelayReason | typeof CAMPAIGN_BUDGET_DELAY;
+  /**
+   * The status the last run checked, when its cancel then waited for budget or a 429 pause: a run
+   * within SEEN_FRESH_MS goes straight to the cancel, as with a campaign's fresh `seen`.
+   */
+  seen?: SeenStatus;
   /** The decided result: a re-run after a crash republishes it instead of calling Defender again. */
   result?: CancelResult;
 }

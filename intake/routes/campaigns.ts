@@ -1,5 +1,5 @@
 import type { FastifyRequest } from "fastify";
-import { dryRunSummary } from "../../jobs/campaign.js";
+import { dryRunSummary } from "../../jobs/action-lookup.js";
 import type { CampaignOrder } from "../../jobs/campaign-order.js";
 import type { CampaignRecord } from "../../shared/redis/campaign-store.js";
 import { apiKeyOf, requestedBy } from "../auth.js";

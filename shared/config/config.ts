@@ -91,6 +91,11 @@ export const SETTINGS = {
   campaignBudgetShare: { env: "CAMPAIGN_BUDGET_SHARE", default: "0.8", schema: kind.share },
   /** Jobs one worker process handles at once. */
   workerConcurrency: { env: "WORKER_CONCURRENCY", default: "10", schema: kind.int(1, 1000) },
+  /**
+   * How long a worker gathers its jobs' state checks before sending them as one list call of up to
+   * 40 ids (each check waits at most this long); 0 sends one GET per check.
+   */
+  checkGatherMs: { env: "CHECK_GATHER_MS", default: "5", schema: kind.int(0, 1000) },
   /** Attempts for transient failures (5xx, network, timeout) before the outcome is `failed`/`upstream`. */
   maxAttempts: { env: "MAX_ATTEMPTS", default: "6", schema: kind.int(1, 100) },
   /**

@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { GUID_PATTERN, isGuid } from "./guid.js";
 import { commentProblem, MAX_JOB_DATA_BYTES, MAX_TEXT_CHARS } from "./limits.js";
+import { seenSchema } from "./seen-status.js";
 import { TENANT_NAME, TENANT_NAME_RULE } from "./tenant-name.js";
 
 const guid = (what: string) =>
@@ -38,6 +39,8 @@ export const cancelJobSchema = z.strictObject(
     requestedBy: optionalText("requestedBy", MAX_TEXT_CHARS),
     correlationId: optionalText("correlationId", MAX_TEXT_CHARS),
     campaignId: optionalText("campaignId", MAX_TEXT_CHARS),
+    // What a campaign saw just before enqueuing (see seen-status.ts): lets the worker skip its check.
+    seen: seenSchema.optional(),
   },
   {
     error: (issue) =>

@@ -4,6 +4,7 @@
  *   OperationalError      → exit 1 (Redis or Defender unreachable, a job failed)
  *   NotFoundError         → re-check until NOT_FOUND_GRACE_MS, then `not_found`
  *   BadRequestError       → `bad_request` (after checking the action did not just turn terminal)
+ *   UrlTooLongError       → a BadRequestError for a request line refused as too long: a batched check halves its batch
  *   ForbiddenError        → `forbidden`, never retried (DisallowedOperation: re-check first)
  *   UnauthorizedError     → `unauthorized`, never retried
  *   ThrottledError        → delay until Retry-After, no attempt spent
@@ -63,6 +64,15 @@ export class NotFoundError extends UpstreamError {
 
 export class BadRequestError extends UpstreamError {
   override name = "BadRequestError";
+}
+
+/** 414, or a 400 naming the URL: a front door refused the request line as too long. */
+export class UrlTooLongError extends BadRequestError {
+  override name = "UrlTooLongError";
+}
+
+export function isUrlTooLong(err: unknown): err is UrlTooLongError {
+  return err instanceof UrlTooLongError;
 }
 
 export class ForbiddenError extends UpstreamError {

@@ -19,8 +19,16 @@ import {
   UnauthorizedError,
   type UpstreamDetail,
   type UpstreamError,
+  UrlTooLongError,
 } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
+import {
+  type BatchLimits,
+  checkIds,
+  checkPath,
+  DEFAULT_BATCH_LIMITS,
+  firstBatchSize,
+} from "./action-batches.js";
 import type { Endpoint } from "./endpoints.js";
 import { GatedAgent } from "./gated-agent.js";
 import { throttleWaitMs } from "./retry-policy.js";
@@ -58,6 +66,8 @@ export interface DefenderClientOptions {
   onResponse?: (endpoint: Endpoint, status: number | "error") => void;
   /** Called when Defender throttles (429, or 503 with Retry-After), for metrics. */
   onThrottled?: (endpoint: Endpoint) => void;
+  /** Batched checks: 40 ids and 2,048 characters of URL unless a test says otherwise. */
+  checkLimits?: Partial<BatchLimits>;
 }
 
 export interface ActionPage {
@@ -74,6 +84,8 @@ export class DefenderClient {
   private readonly http: AxiosInstance;
   /** The call each request belongs to, for the pause check of a new connection. */
   private readonly call = new AsyncLocalStorage<{ tenantId: string; endpoint: Endpoint }>();
+  /** Ids per check; halved for good by a 414, since the next check would meet the same front door. */
+  private readonly checkLimits: BatchLimits;
 
   constructor(private readonly options: DefenderClientOptions) {
     this.http = axios.create({
@@ -86,6 +98,7 @@ export class DefenderClient {
       headers: { Accept: "application/json" },
       transitional: { clarifyTimeoutError: true },
     });
+    this.checkLimits = { ...DEFAULT_BATCH_LIMITS, ...options.checkLimits };
   }
 
   getAction(tenantId: string, id: string, options: CallOptions = {}): Promise<MachineAction> {
@@ -139,6 +152,47 @@ export class DefenderClient {
       options,
     );
     return { actions: page.value ?? [], nextLink: page["@odata.nextLink"] };
+  }
+
+  /**
+   * The state of many actions through `$filter=id in (...)` on the list endpoint's budget, in
+   * checks of at most 40 ids and 2,048 characters of URL. A 414 (or a 400 naming the URL) halves
+   * the check and sends its ids again. Ids Defender does not know are absent from the map (keyed
+   * by lower-case id). A budget wait, a 429 or an error ends the call: the caller decides.
+   */
+  async checkActions(
+    tenantId: string,
+    ids: readonly string[],
+    options: CallOptions = {},
+  ): Promise<Map<string, MachineAction>> {
+    const remaining = checkIds(ids);
+    const asked = new Set(remaining);
+    const found = new Map<string, MachineAction>();
+    while (remaining.length > 0) {
+      const size = firstBatchSize(this.options.baseUrl, remaining, this.checkLimits);
+      try {
+        const page = await this.send<{ value?: MachineAction[] }>(
+          tenantId,
+          "list",
+          "GET",
+          checkPath(remaining.slice(0, size)),
+          options,
+        );
+        for (const action of page.value ?? []) {
+          const id = String(action.id).toLowerCase();
+          if (asked.has(id)) found.set(id, action);
+        }
+        remaining.splice(0, size);
+      } catch (err) {
+        if (!(err instanceof UrlTooLongError) || size === 1) throw err;
+        this.checkLimits.maxIds = Math.floor(size / 2);
+        this.options.logger.warn(
+          { endpoint: "list", ids: size, maxIds: this.checkLimits.maxIds },
+          "state check refused as too long; halving its batch",
+        );
+      }
+    }
+    return found;
   }
 
   private async send<T>(
@@ -277,6 +331,8 @@ export function responseError(
   if (status === 429 || (status === 503 && retryAfter !== undefined))
     return new ThrottledError(what, throttleWaitMs(retryAfter, nowMs), detail);
   if (status === 404) return new NotFoundError(what, detail);
+  if (status === 414 || (status === 400 && namesUrl(body.message ?? data)))
+    return new UrlTooLongError(`${what}: request URL too long`, detail);
   if (status === 401) return new UnauthorizedError(`${what} after a token refresh`, detail);
   if (status === 403) return new ForbiddenError(what, detail);
   if (status === 408 || status >= 500) return new TransientError(what, detail);
@@ -287,6 +343,16 @@ export function responseError(
 function guidSegment(id: string): string {
   if (!isGuid(id)) throw new BadRequestError(`machine action id ${JSON.stringify(id)} is not a GUID`);
   return id.toLowerCase();
+}
+
+/** A 400 from a front door (IIS, a gateway) whose text says the URL or request line was refused. */
+function namesUrl(text: unknown): boolean {
+  return (
+    typeof text === "string" &&
+    /request[- ]?ur[il]\b.*\b(too long|too large|invalid)|request line|url too long|RequestUriTooLong/i.test(
+      text.slice(0, 2000),
+    )
+  );
 }
 
 function errorBody(data: unknown): { code?: string; message?: string; target?: string } {

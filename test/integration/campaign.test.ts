@@ -132,7 +132,9 @@ describe("mde-cancel campaign --ids-file", () => {
   });
 
   it("enqueues 20,000 ids from one file, each once, in the campaign's record", async () => {
-    h = await startHarness();
+    // Limits lifted: with credentials the campaign looks its ids up first (500 list calls, 6 min
+    // at the real list budget); none is known here, so every job carries nothing.
+    h = await startHarness({ sim: { rateLimits: [] }, env: { MDE_RATE_LIMITS: "1000000/1m" } });
     const ids = Array.from({ length: 20_000 }, () => newActionId());
     const run = await cli([
       "campaign",
@@ -147,11 +149,12 @@ describe("mde-cancel campaign --ids-file", () => {
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ campaignId: "big", added: 20_000, alreadyQueued: [] });
     expect(await h.cancelQueue.getJobCounts("prioritized")).toEqual({ prioritized: 20_000 });
+    expect(h.sim.requests.filter((r) => r.endpoint === "list")).toHaveLength(500);
     const status = await cli(["status", "--json"]);
     expect(JSON.parse(status.stdout).campaigns).toEqual([
       expect.objectContaining({ id: "big", total: 20_000, done: 0 }),
     ]);
-  });
+  }, 180_000);
 
   it("stops waiting on SIGTERM with exit 143, leaving the campaign to run on", async () => {
     h = await startHarness();

@@ -276,6 +276,26 @@ describe("Defender machine actions", () => {
     }
   });
 
+  it("answers 414 to a request line over 2,048 characters, as a front door would, spending no budget", async () => {
+    const line = (path: string) => `GET ${path} HTTP/1.1`.length;
+    const base = "/api/machineactions?$top=1&pad=";
+    const longest = base + "x".repeat(2048 - line(base));
+    expect(line(longest)).toBe(2048);
+    const before = sim.requests.length;
+    const quota = sim.tenant(TENANT)?.quota;
+    const used = quota?.used(TENANT, "list") ?? -1;
+    const fits = await fetch(`${sim.url}${longest}`, { headers: { authorization: `Bearer ${tok}` } });
+    expect(fits.status).toBe(200);
+    const over = await fetch(`${sim.url}${longest}x`, { headers: { authorization: `Bearer ${tok}` } });
+    expect(over.status).toBe(414);
+    expect(await over.text()).toMatch(/URL is too long/);
+    expect(sim.requests.slice(before).map((r) => [r.endpoint, r.status])).toEqual([
+      ["list", 200],
+      ["list", 414],
+    ]);
+    expect(quota?.used(TENANT, "list")).toBe(used + 1);
+  });
+
   it("records requests without their Authorization header, and serves the log over the admin API", async () => {
     const log = await api(sim, "/_sim/requests");
     expect(log.status).toBe(200);

@@ -116,7 +116,7 @@ describe("worker token at start", () => {
     );
     // Within the minute, the jobs were answered from the refusal: Entra ID was asked once, at start.
     expect(h.sim.tokenRequests()).toBe(1);
-    expect(h.sim.requests.filter((r) => r.endpoint === "get" || r.endpoint === "cancel")).toHaveLength(0);
+    expect(h.sim.requests.filter((r) => ["get", "cancel", "list"].includes(r.endpoint))).toHaveLength(0);
     expect((await readyz(port)).status).toBe(503);
     expect(h.logs.some((l) => l.includes("wrong-Secret-value-42") || l.includes(SECRET))).toBe(false);
   });

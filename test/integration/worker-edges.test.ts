@@ -65,6 +65,6 @@ describe("worker startup and shutdown edges", () => {
     const job = await h.cancelQueue.getJob(added?.jobId as string);
     expect(await job?.getState()).toBe("delayed");
     expect(await h.resultsQueue.count()).toBe(0);
-    expect(h.sim.requests.filter((r) => r.endpoint === "get" || r.endpoint === "cancel")).toHaveLength(0);
+    expect(h.sim.requests.filter((r) => ["get", "list", "cancel"].includes(r.endpoint))).toHaveLength(0);
   });
 });

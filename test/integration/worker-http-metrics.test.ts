@@ -67,7 +67,10 @@ describe("worker /metrics", () => {
 
   it("adds up the time jobs waited for rate-limit budget", async () => {
     const port = await freePort();
-    h = await startHarness({ env: { METRICS_PORT: String(port), MDE_RATE_LIMITS: "1/1s" } });
+    // One GET per check (no batching), so each of the three jobs needs its own call.
+    h = await startHarness({
+      env: { METRICS_PORT: String(port), MDE_RATE_LIMITS: "1/1s", CHECK_GATHER_MS: "0" },
+    });
     const ids = [1, 2, 3].map(() => h.sim.store.add({ status: "Succeeded" }).id);
     await h.startWorker();
     await h.enqueue(ids.map((machineActionId) => ({ machineActionId, comment: "stop" })));

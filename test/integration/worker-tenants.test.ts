@@ -47,7 +47,8 @@ function pending(harness: Harness, tenant: string, n: number): string[] {
 
 describe("a worker serving three tenants", () => {
   it("cancels the healthy tenants' jobs, each within its own budget, and fails only the refused tenant's, naming AADSTS7000215", async () => {
-    const setup = await threeTenants();
+    // One GET per check, so each tenant's get budget is what paces its six or four checks.
+    const setup = await threeTenants({ CHECK_GATHER_MS: "0" });
     h = setup.harness;
     await h.startWorker();
     const healthy = pending(h, "healthy", 6);

@@ -24,7 +24,9 @@ const STORM_MS = Number(process.env.RELIABILITY_STORM_MS ?? 12_000);
 const JOBS = Math.max(400, Math.round((STORM_MS / 1000) * 35));
 /** A call that took budget before a pause began may still arrive this long after the 429 that set it. */
 const IN_FLIGHT_MS = 250;
-const isDefender = (r: { endpoint: string }) => r.endpoint === "get" || r.endpoint === "cancel";
+/** State checks are GETs, or list calls when the worker batched them (CHECK_GATHER_MS). */
+const isDefender = (r: { endpoint: string }) =>
+  r.endpoint === "get" || r.endpoint === "cancel" || r.endpoint === "list";
 
 /**
  * When 429 pauses were in Redis, as seen from outside: polls every endpoint's remaining pause. Each
@@ -36,7 +38,7 @@ function watchPauses(limiter: RateLimiter, pauseMs: number, everyMs = 10) {
   let running = true;
   const loop = (async () => {
     while (running) {
-      for (const endpoint of ["get", "cancel"] as const) {
+      for (const endpoint of ["get", "cancel", "list"] as const) {
         const before = Date.now();
         const left = await limiter.pausedForMs(TENANT, endpoint);
         if (left > 0) spans.push({ endpoint, from: Date.now() + left - pauseMs, to: before + left });
@@ -218,7 +220,11 @@ describe("cold start: three worker processes started together while 15% of calls
 
 describe("Defender outage: 503 without Retry-After, longer than MAX_ATTEMPTS allow", () => {
   it("fails the jobs upstream with the last error, and the same jobs succeed once enqueued again", async () => {
-    h = await startHarness({ sim: { rateLimits: [] }, env: { MAX_ATTEMPTS: "3", LOG_LEVEL: "info" } });
+    // One GET per check, so every job's three attempts are three calls (batched ones would share calls).
+    h = await startHarness({
+      sim: { rateLimits: [] },
+      env: { MAX_ATTEMPTS: "3", LOG_LEVEL: "info", CHECK_GATHER_MS: "0" },
+    });
     const sim = h.sim;
     let outage = true;
     sim.injectFault({

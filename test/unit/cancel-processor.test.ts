@@ -198,7 +198,13 @@ describe("processCancel", () => {
     expect(outcome(first.decision)).toBe("delay:throttled");
     expect(first.saved[0]?.cancelSentAt).toBe(1_000); // written before the POST left
     expect(first.saved.at(-1)?.cancelSentAt).toBeUndefined();
-    const later = await run(scripted([action("Cancelled")]).api, { state: first.saved.at(-1) });
+    // The status it checked is still fresh: the next run cancels first, and the 400 is its re-check.
+    const cancelledMeanwhile = scripted(
+      [action("Cancelled")],
+      [new BadRequestError("400", { httpStatus: 400 })],
+    );
+    const later = await run(cancelledMeanwhile.api, { state: first.saved.at(-1) });
+    expect(cancelledMeanwhile.calls).toEqual(["cancel", "get"]);
     expect(outcome(later.decision)).toBe("already_terminal");
     // An earlier cancel of ours whose answer was lost still counts: the 429 takes back only its own.
     const earlier = scripted([action("Pending")], [new ThrottledError("429", 2_000, { httpStatus: 429 })]);
@@ -383,5 +389,102 @@ describe("the budget class", () => {
       state: { failures: 0, delayedFor: "campaign_budget" },
     });
     expect(throttled.saved.at(-1)?.delayedFor).toBe("throttled");
+  });
+});
+
+describe("processCancel with what a campaign saw (seen)", () => {
+  const NOW = 10_000_000;
+  const job = (seen: unknown) => ({ machineActionId: ID, comment: "bulk", campaignId: "c-1", seen });
+
+  it("finishes a job seen terminal as already_terminal without any call", async () => {
+    for (const status of ["Succeeded", "Failed", "Cancelled", "TimeOut"]) {
+      const { api, calls } = scripted([]);
+      // Seen long ago: terminal is final, its age does not matter.
+      const { decision } = await run(api, { data: job({ status, at: 5 }), now: NOW });
+      expect(calls).toEqual([]);
+      expect(outcome(decision)).toBe("already_terminal");
+      expect(decision.kind === "done" && decision.result.status).toBe(status);
+      expect(decision.kind === "done" && decision.result.action).toEqual({ id: ID, status });
+    }
+  });
+
+  it("checks again when a cancel of this job may have left, whatever was seen", async () => {
+    const { api, calls } = scripted([action("Cancelled")]);
+    const { decision } = await run(api, {
+      data: job({ status: "Succeeded", at: NOW }),
+      state: { failures: 1, cancelSentAt: NOW - 5_000 },
+      now: NOW,
+    });
+    expect(calls).toEqual(["get"]);
+    expect(outcome(decision)).toBe("cancelled");
+  });
+
+  it("goes straight to the cancel with a fresh non-terminal status, a refusal being the re-check", async () => {
+    for (const age of [0, 30_000, 60_000]) {
+      const fresh = scripted([], [action("Cancelled")]);
+      const { decision } = await run(fresh.api, {
+        data: job({ status: "Pending", at: NOW - age }),
+        now: NOW,
+      });
+      expect(fresh.calls).toEqual(["cancel"]);
+      expect(outcome(decision)).toBe("cancelled");
+    }
+    const raced = scripted([action("Succeeded")], [new BadRequestError("400", { httpStatus: 400 })]);
+    const { decision } = await run(raced.api, { data: job({ status: "InProgress", at: NOW }), now: NOW });
+    expect(raced.calls).toEqual(["cancel", "get"]);
+    expect(outcome(decision)).toBe("already_terminal");
+  });
+
+  it("checks a stale non-terminal status (or one from too far ahead) before the cancel", async () => {
+    for (const at of [NOW - 60_001, NOW - 3_600_000, NOW + 60_001]) {
+      const stale = scripted([action("Pending")], [action("Cancelled")]);
+      const { decision } = await run(stale.api, { data: job({ status: "Pending", at }), now: NOW });
+      expect(stale.calls).toEqual(["get", "cancel"]);
+      expect(outcome(decision)).toBe("cancelled");
+    }
+    const finished = scripted([action("Succeeded")]);
+    const { decision } = await run(finished.api, { data: job({ status: "Pending", at: 0 }), now: NOW });
+    expect(finished.calls).toEqual(["get"]);
+    expect(outcome(decision)).toBe("already_terminal");
+  });
+
+  it("refuses a malformed seen from a foreign producer as invalid_job, without a call", async () => {
+    const bad: [unknown, RegExp][] = [
+      ["Succeeded", /seen must be/],
+      [{ status: "Succeeded" }, /seen\.at/],
+      [{ status: "Succeeded", at: "now" }, /seen\.at/],
+      [{ status: "Succeeded'", at: NOW }, /seen\.status/],
+      [{ status: "Succeeded", at: NOW, action: { id: ID } }, /unknown field seen\.action/],
+    ];
+    for (const [seen, reason] of bad) {
+      const { api, calls } = scripted([]);
+      const { decision } = await run(api, { data: job(seen), now: NOW });
+      expect(calls).toEqual([]);
+      expect(code(decision)).toBe("invalid_job");
+      expect(decision.kind === "done" && decision.result.error?.message).toMatch(reason);
+    }
+  });
+
+  it("keeps the status it checked when the cancel waits for budget: a run within 60 s skips the check", async () => {
+    const first = scripted([action("Pending")], [new BudgetWaitError("budget of cancel spent", 20_000)]);
+    const { decision, saved } = await run(first.api, { now: NOW });
+    expect(first.calls).toEqual(["get", "cancel"]);
+    expect(decision).toMatchObject({ kind: "delay", reason: "budget" });
+    const state = saved.at(-1) as JobState;
+    expect(state.seen).toEqual({ status: "Pending", at: NOW });
+    expect(state.cancelSentAt).toBeUndefined();
+
+    const soon = scripted([], [action("Cancelled")]);
+    expect(outcome((await run(soon.api, { state, now: NOW + 20_000 })).decision)).toBe("cancelled");
+    expect(soon.calls).toEqual(["cancel"]);
+    const late = scripted([action("Pending")], [action("Cancelled")]);
+    expect(outcome((await run(late.api, { state, now: NOW + 60_001 })).decision)).toBe("cancelled");
+    expect(late.calls).toEqual(["get", "cancel"]);
+
+    // A wait for the check's own budget saw nothing, and keeps nothing.
+    const unchecked = await run(scripted([new BudgetWaitError("budget of get spent", 700)]).api, {
+      now: NOW,
+    });
+    expect(unchecked.saved.at(-1)?.seen).toBeUndefined();
   });
 });
