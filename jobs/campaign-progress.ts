@@ -1,32 +1,22 @@
-import type { RateWindow } from "../shared/config/durations.js";
 import { OperationalError } from "../shared/core/errors.js";
 import { sleep } from "../shared/core/sleep.js";
 import type { CampaignRecord, CampaignStore } from "../shared/redis/campaign-store.js";
-import { campaignCap } from "../shared/redis/rate-limiter.js";
+import { type BudgetHistory, type CampaignBudget, type CampaignLoad, campaignEtaMs } from "./campaign-eta.js";
 
 /**
- * Jobs per millisecond a campaign can sustain under the budget: every job spends one GET and at
- * most one cancel, each endpoint with its own budget, so the tightest campaign window sets the pace.
+ * What a campaign's record says it has left. Jobs seen terminal finish within moments of their
+ * enqueue, with no call; until they do, they are counted here as cancels.
  */
-export function budgetJobsPerMs(windows: readonly RateWindow[], campaignShare: number): number {
-  return Math.min(...windows.map((w) => campaignCap(w.limit, campaignShare) / w.windowMs));
-}
-
-/**
- * Time left: the remaining jobs at the observed rate, but never faster than the budget allows
- * (a campaign's first minute bursts; its next ten hours do not).
- */
-export function etaMs(remaining: number, observedPerMs: number, budgetPerMs: number): number | undefined {
-  if (remaining <= 0) return 0;
-  const rate = observedPerMs > 0 ? Math.min(observedPerMs, budgetPerMs) : budgetPerMs;
-  return rate > 0 ? remaining / rate : undefined;
+export function loadOf(record: CampaignRecord): CampaignLoad {
+  return { terminalSeen: 0, toCancel: Math.max(0, record.total - record.done) };
 }
 
 export interface ProgressSample {
   record: CampaignRecord;
   elapsedMs: number;
   perMinute: number;
-  etaMs: number | undefined;
+  /** Time left by the budget arithmetic (campaign-eta.ts), assuming workers keep up with the budget. */
+  etaMs: number;
 }
 
 /**
@@ -37,7 +27,10 @@ export async function waitForCampaign(
   store: CampaignStore,
   campaignId: string,
   options: {
-    budgetPerMs: number;
+    /** The budget of the campaign's tenant. */
+    budget: CampaignBudget;
+    /** The campaign calls already in the tenant's windows (default none: an ETA as from an idle budget). */
+    history?: (record: CampaignRecord) => Promise<BudgetHistory>;
     intervalMs?: number;
     signal?: AbortSignal;
     onSample?: (s: ProgressSample) => void;
@@ -52,11 +45,13 @@ export async function waitForCampaign(
       throw new OperationalError(`campaign ${campaignId} has no record (expired, or never created)`);
     const elapsedMs = Date.now() - started;
     const observedPerMs = elapsedMs > 0 ? (record.done - baseline) / elapsedMs : 0;
+    // The observed rate is shown, not extrapolated: a budget-bound campaign bursts, then waits.
+    const history = record.done < record.total ? await options.history?.(record).catch(() => undefined) : {};
     options.onSample?.({
       record,
       elapsedMs,
       perMinute: observedPerMs * 60_000,
-      etaMs: etaMs(record.total - record.done, observedPerMs, options.budgetPerMs),
+      etaMs: campaignEtaMs(loadOf(record), options.budget, history),
     });
     if (record.done >= record.total) return record;
     if (options.signal?.aborted) return undefined;
