@@ -39,7 +39,8 @@ export interface Cluster {
   r: ReturnType<typeof redis>;
   workers: Child[];
   startWorkers(n: number): Promise<Child[]>;
-  seed(n: number): Promise<string[]>;
+  /** Adds `n` actions in `status` (default Pending) to the simulator; their ids. */
+  seed(n: number, status?: string): Promise<string[]>;
   stats(): Promise<SimStats>;
   /** [endpoint, arrival ms, status] of every Defender and Entra request. */
   requests(): Promise<[string, number, number][]>;
@@ -80,7 +81,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       );
       return started;
     },
-    seed: (n) => sim.request<string[]>({ op: "seed", n }),
+    seed: (n, status) => sim.request<string[]>({ op: "seed", n, status }),
     stats: () => sim.request<SimStats>({ op: "stats" }),
     requests: () => sim.request<[string, number, number][]>({ op: "requests" }),
     completed: () => r.zcard(`${prefix}:${QUEUE}:completed`),

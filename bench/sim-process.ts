@@ -1,11 +1,12 @@
 /**
  * The simulator of Defender and Entra ID in a process of its own, so it never shares the bench
  * driver's or a worker's event loop. Settings come in BENCH_SIM (JSON); the driver talks over IPC:
- * `seed` adds Pending actions, `stats` counts requests, `requests` lists them, `reset` forgets them.
+ * `seed` adds actions (Pending unless told), `stats` counts requests, `requests` lists them, `reset` forgets them.
  */
 import { readFileSync } from "node:fs";
 import type { RateWindow } from "../shared/config/durations.js";
 import { ensureServerCert } from "../sim/certs.js";
+import type { ActionStatus } from "../sim/machine-action.js";
 import { startSimulator } from "../sim/server.js";
 import { CERT_DIR, CLIENT, SECRET, serveIpc, TENANT } from "./common.js";
 
@@ -28,7 +29,7 @@ serveIpc((m) => {
     case "seed": {
       const ids: string[] = [];
       for (let i = 0; i < Number(m.n); i++)
-        ids.push(sim.store.add({ status: "Pending", visibleAfter: 0 }).id);
+        ids.push(sim.store.add({ status: (m.status ?? "Pending") as ActionStatus, visibleAfter: 0 }).id);
       return ids;
     }
     case "stats": {

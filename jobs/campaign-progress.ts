@@ -4,11 +4,15 @@ import type { CampaignRecord, CampaignStore } from "../shared/redis/campaign-sto
 import { type BudgetHistory, type CampaignBudget, type CampaignLoad, campaignEtaMs } from "./campaign-eta.js";
 
 /**
- * What a campaign's record says it has left. Jobs seen terminal finish within moments of their
- * enqueue, with no call; until they do, they are counted here as cancels.
+ * What a campaign's record says it has left: the actions its state check saw terminal and that have
+ * not finished yet cost nothing (their jobs publish `already_terminal` with no call); every other job
+ * left, a cancel. Without a noted check (`seenTerminal`), every job left counts as a cancel.
  */
 export function loadOf(record: CampaignRecord): CampaignLoad {
-  return { terminalSeen: 0, toCancel: Math.max(0, record.total - record.done) };
+  const left = Math.max(0, record.total - record.done);
+  const seenLeft = (record.seenTerminal ?? 0) - record.counts.already_terminal;
+  const terminalSeen = Math.min(left, Math.max(0, seenLeft));
+  return { terminalSeen, toCancel: left - terminalSeen };
 }
 
 export interface ProgressSample {

@@ -6,6 +6,7 @@ import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { Producer } from "../../jobs/producer.js";
 import { createLimiter } from "../../shared/defender/defender-session.js";
+import { CampaignStore } from "../../shared/redis/campaign-store.js";
 import { keyPrefix } from "../../shared/redis/queues.js";
 import { RateLimiterLog } from "../../shared/redis/rate-limiter-log.js";
 import { type Harness, startHarness, TENANT } from "../support/harness.js";
@@ -72,5 +73,26 @@ describe("campaign ETA on the limiter's state", () => {
     const spent = (await producer.status()).campaigns[0]?.etaMs as number;
     expect(spent).toBeGreaterThan(1.9 * HOUR);
     expect(spent).toBeLessThanOrEqual(2 * HOUR);
+  });
+
+  it("counts no call for the actions a campaign's state check noted terminal", async () => {
+    const { harness } = await setup("1/1h");
+    producer = await Producer.open(harness.config, { env: harness.env });
+    const ids = [harness.sim.store.add().id, harness.sim.store.add().id, harness.sim.store.add().id];
+    const { campaignId } = await producer.startCampaign({
+      tenantId: TENANT,
+      source: { ids, label: "test" },
+      comment: "x",
+    });
+    expect((await producer.status()).campaigns[0]?.etaMs).toBe(2 * HOUR);
+    const store = new CampaignStore(
+      redis as Redis,
+      keyPrefix(harness.config),
+      harness.config.resultRetentionMs,
+    );
+    await store.noteSeenTerminal(campaignId, 2);
+    expect(await store.get(campaignId)).toMatchObject({ seenTerminal: 2 });
+    // One cancel left: it goes now.
+    expect((await producer.status()).campaigns[0]?.etaMs).toBe(0);
   });
 });

@@ -7,6 +7,8 @@ import {
   drainMs,
   etaForCalls,
 } from "../../jobs/campaign-eta.js";
+import { loadOf } from "../../jobs/campaign-progress.js";
+import type { CampaignRecord } from "../../shared/redis/campaign-store.js";
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
@@ -62,5 +64,37 @@ describe("campaign ETA from the budget", () => {
   it("uses the budget it is given: a tenant's own, not the deployment's", () => {
     const small: CampaignBudget = { windows: [{ limit: 10, windowMs: 1_000 }], campaignShare: 0.5 };
     expect(campaignEtaMs({ terminalSeen: 0, toCancel: 11 }, small)).toBe(2_000);
+  });
+});
+
+describe("a campaign's load from its record", () => {
+  const record = (fields: Partial<CampaignRecord>): CampaignRecord => ({
+    id: "c",
+    createdAt: "2026-01-01T00:00:00.000Z",
+    comment: "",
+    source: "",
+    priority: 1000,
+    total: 0,
+    done: 0,
+    counts: { cancelled: 0, already_terminal: 0, not_found: 0, failed: 0 },
+    ...fields,
+  });
+
+  it("counts every job left as a cancel when no state check was noted", () => {
+    expect(loadOf(record({ total: 10, done: 4 }))).toEqual({ terminalSeen: 0, toCancel: 6 });
+  });
+
+  it("takes the actions seen terminal that have not finished yet out of the cancels", () => {
+    const counts = { cancelled: 1, already_terminal: 2, not_found: 0, failed: 0 };
+    expect(loadOf(record({ total: 10, done: 3, seenTerminal: 6, counts }))).toEqual({
+      terminalSeen: 4,
+      toCancel: 3,
+    });
+    // Never more than the jobs left, never below zero.
+    const all = { cancelled: 0, already_terminal: 9, not_found: 0, failed: 0 };
+    expect(loadOf(record({ total: 10, done: 9, seenTerminal: 6, counts: all }))).toEqual({
+      terminalSeen: 0,
+      toCancel: 1,
+    });
   });
 });
