@@ -6,6 +6,8 @@ import { readFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { BUDGET_WINDOWS, type BudgetResult, DRAIN_SCENARIOS, measureBudget } from "./budget.js";
+import { measureCampaignDrain } from "./campaign-drain.js";
+import { writeCampaignSection } from "./campaign-report.js";
 import { median, REDIS_URL, ROOT, redis } from "./common.js";
 import { measureIntake } from "./intake.js";
 import { writeIntakeSection } from "./intake-report.js";
@@ -75,6 +77,17 @@ if (process.env.BENCH_ONLY === "intake") {
   process.exit(0);
 }
 
+// BENCH_ONLY=campaign: only the campaign drain and its ETA (section 7), put into the existing report.
+if (process.env.BENCH_ONLY === "campaign") {
+  say("campaign: 1,000 actions (60% terminal) at 10/1s,150/1m, share 0.8, 3 workers");
+  const campaign = await measureCampaignDrain();
+  writeCampaignSection(join(ROOT, "docs", "benchmarks.md"), campaign);
+  say(
+    `campaign: drained in ${(campaign.drainMs / 1000).toFixed(1)} s; wrote section 7 of docs/benchmarks.md`,
+  );
+  process.exit(0);
+}
+
 const host = await machine();
 say(`${host.nproc} cores (${host.cpu}), node ${host.node}, redis ${host.redis}, bullmq ${host.bullmq}`);
 say(`load average at start: ${host.loadavg}`);
@@ -127,6 +140,10 @@ say("intake: POST /v1/cancels at 200/s for 30 s, a worker running");
 const intake = await measureIntake(200, 30);
 say(`intake: p50 ${intake.p50} ms, p99 ${intake.p99} ms`);
 
+say("campaign: 1,000 actions (60% terminal) at 10/1s,150/1m, share 0.8, 3 workers");
+const campaign = await measureCampaignDrain();
+say(`campaign: drained in ${(campaign.drainMs / 1000).toFixed(1)} s`);
+
 const table = writeReport(join(ROOT, "docs", "benchmarks.md"), {
   host,
   jobs: JOBS,
@@ -140,6 +157,7 @@ const table = writeReport(join(ROOT, "docs", "benchmarks.md"), {
   intake,
   elapsedS: (Date.now() - started) / 1000,
 });
+writeCampaignSection(join(ROOT, "docs", "benchmarks.md"), campaign);
 process.stdout.write(
   `${table}\nWrote docs/benchmarks.md in ${((Date.now() - started) / 1000).toFixed(0)} s.\n`,
 );
