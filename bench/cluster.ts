@@ -77,7 +77,8 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       await waitFor(
         "workers",
         async () => ((await queue.getWorkersCount()) >= before + n ? true : undefined),
-        30_000,
+        // Generous: on a loaded 2-core machine, starting node and the CLI can take tens of seconds.
+        120_000,
       );
       return started;
     },
