@@ -94,6 +94,12 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       await deleteKeys(prefix);
     },
   };
-  if (o.workers > 0) await cluster.startWorkers(o.workers);
+  try {
+    if (o.workers > 0) await cluster.startWorkers(o.workers);
+  } catch (err) {
+    // Workers that started late must not outlive the bench (nor the simulator).
+    await cluster.close();
+    throw err;
+  }
   return cluster;
 }
