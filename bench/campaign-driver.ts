@@ -39,7 +39,12 @@ serveIpc(async (m): Promise<DriverRun | undefined> => {
   await producer.waitForCampaign(campaignId, {
     intervalMs: 250,
     onSample: (s) =>
-      samples.push({ at: Date.now(), done: s.record.done, total: s.record.total, etaMs: s.etaMs }),
+      samples.push({
+        at: Date.now(),
+        done: s.record.done,
+        total: s.record.total,
+        etaMs: s.etaMs ?? Number.NaN,
+      }),
   });
   return { startedAt, enqueuedAt, finishedAt: Date.now(), samples };
 });

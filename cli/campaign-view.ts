@@ -23,7 +23,7 @@ export class ProgressView {
     const payload = {
       counts: OUTCOMES.map((o) => `${o} ${record.counts[o]}`).join(", "),
       rate: `${sample.perMinute.toFixed(1)}/min`,
-      eta: formatDuration(sample.etaMs),
+      eta: sample.etaMs === undefined ? "unknown" : formatDuration(sample.etaMs),
     };
     if (this.tty) {
       if (!this.bar) {

@@ -19,8 +19,11 @@ export interface ProgressSample {
   record: CampaignRecord;
   elapsedMs: number;
   perMinute: number;
-  /** Time left by the budget arithmetic (campaign-eta.ts), assuming workers keep up with the budget. */
-  etaMs: number;
+  /**
+   * Time left by the budget arithmetic (campaign-eta.ts), assuming workers keep up with the budget;
+   * undefined when neither a budget nor a pace was given.
+   */
+  etaMs: number | undefined;
 }
 
 /**
@@ -32,7 +35,9 @@ export async function waitForCampaign(
   campaignId: string,
   options: {
     /** The budget of the campaign's tenant. */
-    budget: CampaignBudget;
+    budget?: CampaignBudget;
+    /** Before `budget`: a pace in jobs per ms, the jobs left at it (used only without `budget`). */
+    budgetPerMs?: number;
     /** The campaign calls already in the tenant's windows (default none: an ETA as from an idle budget). */
     history?: (record: CampaignRecord) => Promise<BudgetHistory>;
     intervalMs?: number;
@@ -55,11 +60,22 @@ export async function waitForCampaign(
       record,
       elapsedMs,
       perMinute: observedPerMs * 60_000,
-      etaMs: campaignEtaMs(loadOf(record), options.budget, history),
+      etaMs: etaOf(record, options, history),
     });
     if (record.done >= record.total) return record;
     if (options.signal?.aborted) return undefined;
     await sleep(options.intervalMs ?? 1_000, options.signal);
     if (options.signal?.aborted) return undefined;
   }
+}
+
+function etaOf(
+  record: CampaignRecord,
+  options: { budget?: CampaignBudget; budgetPerMs?: number },
+  history: BudgetHistory | undefined,
+): number | undefined {
+  if (options.budget) return campaignEtaMs(loadOf(record), options.budget, history);
+  const left = Math.max(0, record.total - record.done);
+  if (left === 0) return 0;
+  return options.budgetPerMs && options.budgetPerMs > 0 ? left / options.budgetPerMs : undefined;
 }
