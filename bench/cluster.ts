@@ -39,7 +39,8 @@ export interface Cluster {
   r: ReturnType<typeof redis>;
   workers: Child[];
   startWorkers(n: number): Promise<Child[]>;
-  seed(n: number): Promise<string[]>;
+  /** Adds `n` actions in `status` (default Pending) to the simulator; their ids. */
+  seed(n: number, status?: string): Promise<string[]>;
   stats(): Promise<SimStats>;
   /** [endpoint, arrival ms, status] of every Defender and Entra request. */
   requests(): Promise<[string, number, number][]>;
@@ -76,11 +77,12 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       await waitFor(
         "workers",
         async () => ((await queue.getWorkersCount()) >= before + n ? true : undefined),
-        30_000,
+        // Generous: on a loaded 2-core machine, starting node and the CLI can take tens of seconds.
+        120_000,
       );
       return started;
     },
-    seed: (n) => sim.request<string[]>({ op: "seed", n }),
+    seed: (n, status) => sim.request<string[]>({ op: "seed", n, status }),
     stats: () => sim.request<SimStats>({ op: "stats" }),
     requests: () => sim.request<[string, number, number][]>({ op: "requests" }),
     completed: () => r.zcard(`${prefix}:${QUEUE}:completed`),
@@ -92,6 +94,12 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       await deleteKeys(prefix);
     },
   };
-  if (o.workers > 0) await cluster.startWorkers(o.workers);
+  try {
+    if (o.workers > 0) await cluster.startWorkers(o.workers);
+  } catch (err) {
+    // Workers that started late must not outlive the bench (nor the simulator).
+    await cluster.close();
+    throw err;
+  }
   return cluster;
 }

@@ -6,6 +6,8 @@ import { readFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { BUDGET_WINDOWS, type BudgetResult, DRAIN_SCENARIOS, measureBudget } from "./budget.js";
+import { measureCampaignDrain } from "./campaign-drain.js";
+import { writeCampaignSection } from "./campaign-report.js";
 import { type ChecksResult, measureChecks } from "./checks.js";
 import { writeChecksSection } from "./checks-report.js";
 import { median, REDIS_URL, ROOT, redis } from "./common.js";
@@ -112,6 +114,17 @@ if (process.env.BENCH_ONLY === "seen") {
   process.exit(0);
 }
 
+// BENCH_ONLY=campaign: only the campaign drain and its ETA (section 9), put into the existing report.
+if (process.env.BENCH_ONLY === "campaign") {
+  say("campaign: 1,000 actions (60% terminal) at 10/1s,150/1m, share 0.8, 3 workers");
+  const campaign = await measureCampaignDrain();
+  writeCampaignSection(join(ROOT, "docs", "benchmarks.md"), campaign);
+  say(
+    `campaign: drained in ${(campaign.drainMs / 1000).toFixed(1)} s; wrote section 9 of docs/benchmarks.md`,
+  );
+  process.exit(0);
+}
+
 const host = await machine();
 say(`${host.nproc} cores (${host.cpu}), node ${host.node}, redis ${host.redis}, bullmq ${host.bullmq}`);
 say(`load average at start: ${host.loadavg}`);
@@ -169,6 +182,9 @@ const intake = await measureIntake(200, 30);
 say(`intake: p50 ${intake.p50} ms, p99 ${intake.p99} ms`);
 
 const checks = await measureAllChecks();
+say("campaign: 1,000 actions (60% terminal) at 10/1s,150/1m, share 0.8, 3 workers");
+const campaign = await measureCampaignDrain();
+say(`campaign: drained in ${(campaign.drainMs / 1000).toFixed(1)} s`);
 
 const table = writeReport(join(ROOT, "docs", "benchmarks.md"), {
   host,
@@ -185,6 +201,7 @@ const table = writeReport(join(ROOT, "docs", "benchmarks.md"), {
 });
 writeChecksSection(join(ROOT, "docs", "benchmarks.md"), checks);
 writeSeenSection(join(ROOT, "docs", "benchmarks.md"), seen);
+writeCampaignSection(join(ROOT, "docs", "benchmarks.md"), campaign);
 process.stdout.write(
   `${table}\nWrote docs/benchmarks.md in ${((Date.now() - started) / 1000).toFixed(0)} s.\n`,
 );

@@ -49,6 +49,8 @@ export function statusCommand(env: NodeJS.ProcessEnv): Command {
       out(`callbacks: ${callbacks.pending} pending, ${callbacks.failed} failed`);
       out(campaigns.length === 0 ? "campaigns in progress: none" : "campaigns in progress:");
       for (const c of campaigns)
-        out(`  ${c.id}: ${c.done}/${c.total} done (failed ${c.counts.failed}), since ${c.createdAt}`);
+        out(
+          `  ${c.id}: ${c.done}/${c.total} done (failed ${c.counts.failed}), since ${c.createdAt}${c.etaMs === undefined ? "" : `, ETA ${formatDuration(c.etaMs)} at the budget`}`,
+        );
     });
 }

@@ -1,31 +1,28 @@
-import type { RateWindow } from "../shared/config/durations.js";
 import { OperationalError } from "../shared/core/errors.js";
 import { sleep } from "../shared/core/sleep.js";
 import type { CampaignRecord, CampaignStore } from "../shared/redis/campaign-store.js";
-import { campaignCap } from "../shared/redis/rate-limiter.js";
+import { type BudgetHistory, type CampaignBudget, type CampaignLoad, campaignEtaMs } from "./campaign-eta.js";
 
 /**
- * Jobs per millisecond a campaign can sustain under the budget: every job spends one GET and at
- * most one cancel, each endpoint with its own budget, so the tightest campaign window sets the pace.
+ * What a campaign's record says it has left: the actions its state check saw terminal and that have
+ * not finished yet cost nothing (their jobs publish `already_terminal` with no call); every other job
+ * left, a cancel. Without a noted check (`seenTerminal`), every job left counts as a cancel.
  */
-export function budgetJobsPerMs(windows: readonly RateWindow[], campaignShare: number): number {
-  return Math.min(...windows.map((w) => campaignCap(w.limit, campaignShare) / w.windowMs));
-}
-
-/**
- * Time left: the remaining jobs at the observed rate, but never faster than the budget allows
- * (a campaign's first minute bursts; its next ten hours do not).
- */
-export function etaMs(remaining: number, observedPerMs: number, budgetPerMs: number): number | undefined {
-  if (remaining <= 0) return 0;
-  const rate = observedPerMs > 0 ? Math.min(observedPerMs, budgetPerMs) : budgetPerMs;
-  return rate > 0 ? remaining / rate : undefined;
+export function loadOf(record: CampaignRecord): CampaignLoad {
+  const left = Math.max(0, record.total - record.done);
+  const seenLeft = (record.seenTerminal ?? 0) - record.counts.already_terminal;
+  const terminalSeen = Math.min(left, Math.max(0, seenLeft));
+  return { terminalSeen, toCancel: left - terminalSeen };
 }
 
 export interface ProgressSample {
   record: CampaignRecord;
   elapsedMs: number;
   perMinute: number;
+  /**
+   * Time left by the budget arithmetic (campaign-eta.ts), assuming workers keep up with the budget;
+   * undefined when neither a budget nor a pace was given.
+   */
   etaMs: number | undefined;
 }
 
@@ -37,7 +34,12 @@ export async function waitForCampaign(
   store: CampaignStore,
   campaignId: string,
   options: {
-    budgetPerMs: number;
+    /** The budget of the campaign's tenant. */
+    budget?: CampaignBudget;
+    /** Before `budget`: a pace in jobs per ms, the jobs left at it (used only without `budget`). */
+    budgetPerMs?: number;
+    /** The campaign calls already in the tenant's windows (default none: an ETA as from an idle budget). */
+    history?: (record: CampaignRecord) => Promise<BudgetHistory>;
     intervalMs?: number;
     signal?: AbortSignal;
     onSample?: (s: ProgressSample) => void;
@@ -52,15 +54,28 @@ export async function waitForCampaign(
       throw new OperationalError(`campaign ${campaignId} has no record (expired, or never created)`);
     const elapsedMs = Date.now() - started;
     const observedPerMs = elapsedMs > 0 ? (record.done - baseline) / elapsedMs : 0;
+    // The observed rate is shown, not extrapolated: a budget-bound campaign bursts, then waits.
+    const history = record.done < record.total ? await options.history?.(record).catch(() => undefined) : {};
     options.onSample?.({
       record,
       elapsedMs,
       perMinute: observedPerMs * 60_000,
-      etaMs: etaMs(record.total - record.done, observedPerMs, options.budgetPerMs),
+      etaMs: etaOf(record, options, history),
     });
     if (record.done >= record.total) return record;
     if (options.signal?.aborted) return undefined;
     await sleep(options.intervalMs ?? 1_000, options.signal);
     if (options.signal?.aborted) return undefined;
   }
+}
+
+function etaOf(
+  record: CampaignRecord,
+  options: { budget?: CampaignBudget; budgetPerMs?: number },
+  history: BudgetHistory | undefined,
+): number | undefined {
+  if (options.budget) return campaignEtaMs(loadOf(record), options.budget, history);
+  const left = Math.max(0, record.total - record.done);
+  if (left === 0) return 0;
+  return options.budgetPerMs && options.budgetPerMs > 0 ? left / options.budgetPerMs : undefined;
 }

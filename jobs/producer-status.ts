@@ -33,8 +33,11 @@ export interface ProducerStatus {
   jobs: Record<string, Record<string, number>>;
   /** Per tenant (in the file's order) and endpoint. */
   budget: BudgetStatus[];
-  /** Campaigns within the retention with actions still waiting for their outcome, newest first. */
-  campaigns: CampaignRecord[];
+  /**
+   * Campaigns within the retention with actions still waiting for their outcome, newest first; with
+   * `etaMs`, their time left at their tenant's budget (campaign-eta.ts), when the tenant is served.
+   */
+  campaigns: (CampaignRecord & { etaMs?: number })[];
   /** Callback deliveries still to send, and those `serve` gave up. */
   callbacks: DeliveryCounts;
   /** Results queues holding more than RESULTS_BACKLOG_WARNING unconsumed results. */

@@ -14,9 +14,11 @@ import { CallbackStore } from "../shared/redis/callback-store.js";
 import { type CampaignRecord, CampaignStore } from "../shared/redis/campaign-store.js";
 import { connectRedis, type RedisConnection } from "../shared/redis/connection.js";
 import { keyPrefix, openQueue } from "../shared/redis/queues.js";
+import { RateLimiterLog } from "../shared/redis/rate-limiter-log.js";
 import { campaignLook, DRY_RUN_LOOKUP, lookupActions } from "./action-lookup.js";
 import { type CampaignStart, checkCampaign, clearStaleTickets, startCampaign } from "./campaign.js";
 import { abortCampaign } from "./campaign-abort.js";
+import { campaignEtaMs } from "./campaign-eta.js";
 import {
   type CampaignOrder,
   type ConfirmCampaign,
@@ -24,7 +26,7 @@ import {
   type ResolvedSource,
   resolveSource,
 } from "./campaign-order.js";
-import { budgetJobsPerMs, type ProgressSample, waitForCampaign } from "./campaign-progress.js";
+import { loadOf, type ProgressSample, waitForCampaign } from "./campaign-progress.js";
 import { DefenderClients } from "./defender-clients.js";
 import { type Enqueued, type EnqueueOptions, enqueueCancels } from "./enqueue.js";
 import { type JobView, viewJob } from "./job-view.js";
@@ -76,6 +78,7 @@ export class Producer {
   private readonly store: CampaignStore;
   private readonly budgets: TenantBudgets;
   private readonly auditLog: AuditLog;
+  private readonly limiterLog: RateLimiterLog;
   /**
    * Callback registrations: `registerJob` or `registerCampaign` right after enqueueing or starting
    * (what finished in between still gets its delivery), `drop` to unsubscribe (the cancel goes
@@ -99,6 +102,7 @@ export class Producer {
     this.defender = new DefenderClients(config, redis, options);
     this.logger = options.logger;
     this.auditLog = new AuditLog(redis, keyPrefix(config), config.auditRetentionMs);
+    this.limiterLog = new RateLimiterLog(redis, keyPrefix(config));
     this.callbacks = new CallbackStore(redis, config);
     this.callbacks.queue.on("error", () => undefined);
   }
@@ -239,9 +243,14 @@ export class Producer {
     options: { signal?: AbortSignal; intervalMs?: number; onSample?: (sample: ProgressSample) => void } = {},
   ): Promise<CampaignRecord | undefined> {
     const { rateLimits, campaignBudgetShare } = this.config;
+    const longestMs = Math.max(...rateLimits.map((w) => w.windowMs));
     return waitForCampaign(this.store, campaignId, {
       ...options,
-      budgetPerMs: budgetJobsPerMs(rateLimits, campaignBudgetShare),
+      budget: { windows: rateLimits, campaignShare: campaignBudgetShare },
+      history: async (record) => {
+        const tenantId = this.campaignTenant(record);
+        return tenantId === undefined ? {} : this.limiterLog.campaignCallAges(tenantId, longestMs);
+      },
     });
   }
 
@@ -267,13 +276,30 @@ export class Producer {
    * Job counts per queue, each tenant's budget left per endpoint and any 429 pause (only the
    * tenant `tenant` names, when given), campaigns in progress, callbacks and warnings.
    */
-  status(options: { tenant?: string } = {}): Promise<ProducerStatus> {
+  async status(options: { tenant?: string } = {}): Promise<ProducerStatus> {
     const named = options.tenant === undefined ? undefined : this.tenantIdOf(options.tenant);
     const tenants = this.tenants.list().filter((t) => named === undefined || t.tenantId === named);
     const budgetOf = (tenant: TenantInfo) => this.budgets.for(tenant);
-    return this.withResultsQueues((queues) =>
+    const status = await this.withResultsQueues((queues) =>
       readStatus([this.queue, ...queues], budgetOf, this.store, tenants, this.callbacks),
     );
+    return { ...status, campaigns: await Promise.all(status.campaigns.map((c) => this.withEta(c))) };
+  }
+
+  /** The campaign with its time left at its tenant's budget (none for a tenant no longer served). */
+  private async withEta(record: CampaignRecord): Promise<CampaignRecord & { etaMs?: number }> {
+    const tenantId = this.campaignTenant(record);
+    const tenant = tenantId === undefined ? undefined : this.tenants.resolve(tenantId);
+    if (!tenant) return record;
+    const budget = { windows: tenant.rateLimits, campaignShare: tenant.campaignBudgetShare };
+    const longestMs = Math.max(...budget.windows.map((w) => w.windowMs));
+    const history = await this.limiterLog.campaignCallAges(tenant.tenantId, longestMs).catch(() => undefined);
+    return { ...record, etaMs: campaignEtaMs(loadOf(record), budget, history) };
+  }
+
+  /** The tenant a campaign's calls are counted for: its own, else (records before tenants) the default. */
+  private campaignTenant(record: CampaignRecord): string | undefined {
+    return record.tenantId ?? this.tenants.defaultTenant?.tenantId;
   }
 
   async close(): Promise<void> {

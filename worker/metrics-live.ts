@@ -10,7 +10,7 @@ const SCRAPE_TIMEOUT_MS = 2_000;
 
 /** Metrics read from their source on each scrape (shared state in Redis, the token count). */
 export function registerLiveMetrics(registers: Registry[], sources: MetricsSources): void {
-  // prom-client collects every metric at once: the two limiter gauges share one round of status
+  // prom-client collects every metric at once: the three limiter gauges share one round of status
   // calls, every tenant's endpoints at once (on one connection, so they travel together).
   type Budget = [MetricsTenant, Endpoint, RateLimiterStatus | undefined];
   let pending: Promise<Budget[]> | undefined;
@@ -75,6 +75,18 @@ export function registerLiveMetrics(registers: Registry[], sources: MetricsSourc
       for (const [{ label: tenant }, endpoint, status] of await limiterStatus())
         for (const w of status?.windows ?? [])
           this.set({ tenant, endpoint, window: windowLabel(w.windowMs) }, w.left);
+    },
+  });
+  new Gauge({
+    name: "mde_rate_limit_used_ratio",
+    help: "Share of each rate-limit window in use (calls counted in it, answered or open, over its limit), by tenant, endpoint and window (shared by all workers).",
+    labelNames: ["tenant", "endpoint", "window"],
+    registers,
+    async collect() {
+      this.reset();
+      for (const [{ label: tenant }, endpoint, status] of await limiterStatus())
+        for (const w of status?.windows ?? [])
+          this.set({ tenant, endpoint, window: windowLabel(w.windowMs) }, w.used / w.limit);
     },
   });
   new Gauge({

@@ -25,6 +25,11 @@ export interface CampaignRecord {
   total: number;
   /** Actions whose latest job has finished. */
   done: number;
+  /**
+   * Actions the campaign's state check found terminal before enqueuing (noteSeenTerminal): their jobs
+   * finish with no call. Absent when nothing was noted.
+   */
+  seenTerminal?: number;
   counts: Record<Outcome, number>;
 }
 
@@ -151,8 +156,14 @@ export class CampaignStore {
       ...(h.tenantId ? { tenantId: h.tenantId } : {}),
       total: Number(h.total ?? 0),
       done: Number(h.done ?? 0),
+      ...(h.seenTerminal ? { seenTerminal: Number(h.seenTerminal) } : {}),
       counts,
     };
+  }
+
+  /** Notes `n` more actions that the campaign's state check found terminal (for its ETA). */
+  async noteSeenTerminal(id: string, n: number): Promise<void> {
+    if (n > 0) await this.redis.hincrby(this.keys(id)[0], "seenTerminal", n);
   }
 
   /**
