@@ -10,6 +10,8 @@ import { median, REDIS_URL, ROOT, redis } from "./common.js";
 import { measureIntake } from "./intake.js";
 import { writeIntakeSection } from "./intake-report.js";
 import { measureLatency } from "./latency.js";
+import { measureLean } from "./lean.js";
+import { writeLeanSection } from "./lean-report.js";
 import { measureMemory } from "./memory.js";
 import { type Machine, type TierSummary, writeReport } from "./report.js";
 import { closeBench, type Measured, measureTier, openBench, type TierSpec } from "./throughput.js";
@@ -72,6 +74,14 @@ if (process.env.BENCH_ONLY === "intake") {
   const intake = await measureIntake(200, 30);
   writeIntakeSection(join(ROOT, "docs", "benchmarks.md"), intake);
   say(`intake: p50 ${intake.p50} ms, p99 ${intake.p99} ms; wrote section 6 of docs/benchmarks.md`);
+  process.exit(0);
+}
+
+// BENCH_ONLY=lean: only the cost of a job (Redis commands, memory, pipeline against the plain loop).
+if (process.env.BENCH_ONLY === "lean") {
+  const lean = await measureLean(JOBS, RUNS, say);
+  writeLeanSection(join(ROOT, "docs", "benchmarks.md"), lean);
+  say(`lean: ${(100 * lean.ratio).toFixed(1)}% of the plain loop; wrote section 7 of docs/benchmarks.md`);
   process.exit(0);
 }
 
@@ -140,6 +150,9 @@ const table = writeReport(join(ROOT, "docs", "benchmarks.md"), {
   intake,
   elapsedS: (Date.now() - started) / 1000,
 });
+say("cheaper jobs: Redis commands per job, memory per waiting job, pipeline against plain loop");
+const lean = await measureLean(JOBS, RUNS, say);
+writeLeanSection(join(ROOT, "docs", "benchmarks.md"), lean);
 process.stdout.write(
   `${table}\nWrote docs/benchmarks.md in ${((Date.now() - started) / 1000).toFixed(0)} s.\n`,
 );

@@ -5,10 +5,12 @@ import type { CancelResult } from "../shared/contract/cancel-result.js";
 import { gaveUpResult } from "../shared/contract/cancel-result.js";
 import { TransientError } from "../shared/core/errors.js";
 import type { Logger } from "../shared/core/logger.js";
-import { CancelClaims } from "../shared/redis/cancel-claims.js";
+import { CancelClaims, type ClaimBudget } from "../shared/redis/cancel-claims.js";
 import type { RedisConnection } from "../shared/redis/connection.js";
 import { FencedProgress } from "../shared/redis/fenced-progress.js";
+import { withJobAdmissions } from "../shared/redis/job-admissions.js";
 import { keyPrefix, retentionOptions } from "../shared/redis/queues.js";
+import { usesCampaignBudget } from "./budget-class.js";
 import { processCancel } from "./cancel-processor.js";
 import { type DelayReason, readState } from "./job-state.js";
 import type { ActionsApi } from "./processor-types.js";
@@ -17,7 +19,8 @@ import type { ResultPublisher } from "./result-publisher.js";
 /** The tenants a worker serves now (a reload swaps them), and each one's Defender client. */
 export interface WorkerTenants {
   readonly directory: TenantDirectory<TenantInfo>;
-  sessionFor(tenantId: string): { client: ActionsApi } | undefined;
+  /** With its limiter, a cancel's claim and budget are one script (CancelClaims). */
+  sessionFor(tenantId: string): { client: ActionsApi; limiter?: ClaimBudget["limiter"] } | undefined;
 }
 
 export interface CancelWorkerDeps {
@@ -77,23 +80,34 @@ export function createCancelWorker(deps: CancelWorkerDeps): Worker {
       const state = readState(job.progress);
       // Decided before a crash: publish again (idempotent) rather than ask Defender again.
       if (state.result) return finish(job, state.result, started);
-      const decision = await processCancel(
-        // The priority as stored now (a promotion changes it), not as added: BullMQ may hand it over as a string.
-        {
-          jobId: String(job.id),
-          data: job.data,
-          enqueuedAt: job.timestamp,
-          priority: Number(job.priority) || 0,
-          state,
-        },
-        {
-          api,
-          settings,
-          tenants: deps.tenants.directory,
-          claims,
-          signal,
-          saveState: (s) => progress.save(job, token, { ...s }),
-        },
+      const priority = Number(job.priority) || 0;
+      // The budget class the processor gives the cancel (budget-class.ts), so its admission fits.
+      const campaign = usesCampaignBudget({ campaignId: stringOrUndefined(job.data?.campaignId) }, priority);
+      const budgetOf = (tenantId: string) => {
+        const limiter = deps.tenants.sessionFor(tenantId)?.limiter;
+        return limiter && { limiter, campaign };
+      };
+      const decision = await withJobAdmissions(() =>
+        processCancel(
+          // The priority as stored now (a promotion changes it), not as added: BullMQ may hand it over as a string.
+          {
+            jobId: String(job.id),
+            data: job.data,
+            enqueuedAt: job.timestamp,
+            priority,
+            state,
+          },
+          {
+            api,
+            settings,
+            tenants: deps.tenants.directory,
+            claims: {
+              claim: (tenantId, actionId, ms) => claims.claim(tenantId, actionId, ms, budgetOf(tenantId)),
+            },
+            signal,
+            saveState: (s) => progress.save(job, token, { ...s }),
+          },
+        ),
       );
       if (decision.kind === "delay") {
         logger.debug({ jobId: job.id, reason: decision.reason, delayMs: decision.ms }, "job delayed");
@@ -160,4 +174,8 @@ function tenantRouter(tenants: WorkerTenants): ActionsApi {
     cancelAction: async (tenantId, id, comment, options) =>
       clientOf(tenantId).cancelAction(tenantId, id, comment, options),
   };
+}
+
+function stringOrUndefined(value: unknown): string | undefined {
+  return typeof value === "string" ? value : undefined;
 }
