@@ -5,6 +5,8 @@ import type { CancelResult } from "../shared/contract/cancel-result.js";
 import { gaveUpResult } from "../shared/contract/cancel-result.js";
 import { TransientError } from "../shared/core/errors.js";
 import type { Logger } from "../shared/core/logger.js";
+import { CampaignComments } from "../shared/redis/campaign-comments.js";
+import { CampaignStore } from "../shared/redis/campaign-store.js";
 import { CancelClaims, type ClaimBudget } from "../shared/redis/cancel-claims.js";
 import type { RedisConnection } from "../shared/redis/connection.js";
 import { FencedProgress } from "../shared/redis/fenced-progress.js";
@@ -48,6 +50,10 @@ export function createCancelWorker(deps: CancelWorkerDeps): Worker {
   };
   const claims = new CancelClaims(deps.connection, keyPrefix(config));
   const progress = new FencedProgress(deps.connection);
+  // A campaign's jobs leave its comment to its record: read once per campaign.
+  const comments = new CampaignComments(
+    new CampaignStore(deps.connection, keyPrefix(config), config.resultRetentionMs),
+  );
   const api = tenantRouter(deps.tenants);
 
   const finish = async (job: Job, result: CancelResult, started: number) => {
@@ -87,12 +93,13 @@ export function createCancelWorker(deps: CancelWorkerDeps): Worker {
         const limiter = deps.tenants.sessionFor(tenantId)?.limiter;
         return limiter && { limiter, campaign };
       };
+      const data = await comments.fill(job.data);
       const decision = await withJobAdmissions(() =>
         processCancel(
           // The priority as stored now (a promotion changes it), not as added: BullMQ may hand it over as a string.
           {
             jobId: String(job.id),
-            data: job.data,
+            data,
             enqueuedAt: job.timestamp,
             priority,
             state,
@@ -136,7 +143,9 @@ export function createCancelWorker(deps: CancelWorkerDeps): Worker {
     const final = err.name === "UnrecoverableError" || job.attemptsMade >= (job.opts.attempts ?? 1);
     if (!final) return;
     const state = readState(job.progress);
-    const ref = { jobId: String(job.id), data: job.data, enqueuedAt: job.timestamp };
+    // Its campaign's comment as this worker read it when it ran the job (no wait: shutdown waits only
+    // for publishes already under way).
+    const ref = { jobId: String(job.id), data: comments.fillKnown(job.data), enqueuedAt: job.timestamp };
     const { directory } = deps.tenants;
     const given = gaveUpResult(
       ref,

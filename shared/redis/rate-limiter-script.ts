@@ -186,20 +186,25 @@ return reply
 `;
 
 /**
- * settle: a call's answer came by ARGV[2] (Redis ms): it now leaves its windows one window after that,
- * or after now if sooner (the answer came before this script ran; a settled score is never in the
- * future). Never later than its reservation said. ARGV[2] = "" gives the slot back: nothing was sent.
- * KEYS[1] log of all calls, KEYS[2] log of campaign calls; ARGV[1] the call's member.
+ * settle: each call's answer came by its time (Redis ms): it now leaves its windows one window after
+ * that, or after now if sooner (the answer came before this script ran; a settled score is never in
+ * the future). Never later than its reservation said. An empty time gives the slot back: nothing was
+ * sent. Any number of calls at once (SettleBatch): per call, KEYS its log of all calls and its log of
+ * campaign calls, ARGV its member and its time.
  */
 export const SETTLE_SCRIPT = `${CLOCK}
-if ARGV[2] == "" then
-  redis.call("ZREM", KEYS[1], ARGV[1])
-  redis.call("ZREM", KEYS[2], ARGV[1])
-  return 1
+for i = 1, #ARGV / 2 do
+  local all, campaign = KEYS[2 * i - 1], KEYS[2 * i]
+  local member, at = ARGV[2 * i - 1], ARGV[2 * i]
+  if at == "" then
+    redis.call("ZREM", all, member)
+    redis.call("ZREM", campaign, member)
+  else
+    at = fmt(math.min(tonumber(at), now))
+    redis.call("ZADD", all, "XX", "LT", at, member)
+    redis.call("ZADD", campaign, "XX", "LT", at, member)
+  end
 end
-local at = fmt(math.min(tonumber(ARGV[2]), now))
-redis.call("ZADD", KEYS[1], "XX", "LT", at, ARGV[1])
-redis.call("ZADD", KEYS[2], "XX", "LT", at, ARGV[1])
 return 1
 `;
 

@@ -35,13 +35,8 @@ import {
   validateRateLimiterOptions,
   windowArguments,
 } from "./rate-limiter-options.js";
-import {
-  CLAIM_TAKE_SCRIPT,
-  PAUSE_SCRIPT,
-  SETTLE_SCRIPT,
-  STATUS_SCRIPT,
-  TAKE_SCRIPT,
-} from "./rate-limiter-script.js";
+import { CLAIM_TAKE_SCRIPT, PAUSE_SCRIPT, STATUS_SCRIPT, TAKE_SCRIPT } from "./rate-limiter-script.js";
+import { SettleBatch } from "./settle-batch.js";
 
 // Exported from here before the options had a file of their own.
 export { campaignCap, DEFAULT_CAMPAIGN_SHARE, type RateLimiterOptions } from "./rate-limiter-options.js";
@@ -73,7 +68,7 @@ export const NEAR_TRIES = 3;
 export class RateLimiter {
   private readonly take_: LuaScript<[number, number, number | string, string?]>;
   private readonly claimTake_: LuaScript<[number, number, number | string, string?]>;
-  private readonly settle_: LuaScript<number>;
+  private readonly settles: SettleBatch;
   private readonly pause_: LuaScript<number>;
   private readonly status_: LuaScript<number[]>;
   private readonly windows: RateWindow[];
@@ -97,7 +92,7 @@ export class RateLimiter {
     this.graceMs = promiseGraceMs(this.windows);
     this.take_ = defineScript(redis, "mdeRateLimiterTake", 5, TAKE_SCRIPT);
     this.claimTake_ = defineScript(redis, "mdeRateLimiterClaimTake", 6, CLAIM_TAKE_SCRIPT);
-    this.settle_ = defineScript(redis, "mdeRateLimiterSettle", 2, SETTLE_SCRIPT);
+    this.settles = new SettleBatch(redis);
     this.pause_ = defineScript(redis, "mdeRateLimiterPause", 1, PAUSE_SCRIPT);
     this.status_ = defineScript(redis, "mdeRateLimiterStatus", 2, STATUS_SCRIPT);
   }
@@ -244,10 +239,7 @@ export class RateLimiter {
     const write = (at: number | "") => {
       if (done) return Promise.resolve();
       done = true;
-      return this.settle_(`${base}:log`, `${base}:log:campaign`, member, at).then(
-        () => undefined,
-        () => undefined,
-      );
+      return this.settles.add(base, member, at);
     };
     return {
       ok: true,
