@@ -28,13 +28,16 @@ export class SettleBatch {
   /** Records the call `member` of the limiter keys `base` as answered at `at` ("" gives it back). Never throws. */
   add(base: string, member: string, at: number | ""): Promise<void> {
     return new Promise((done) => {
-      if (this.pending.length === 0) setImmediate(() => this.flush());
+      if (this.pending.length === 0 && at !== "") setImmediate(() => this.flush());
       this.pending.push({ base, member, at, done });
+      // A slot given back goes at once (with what waits): a caller told "not sent" may look right away.
+      if (at === "") this.flush();
     });
   }
 
   private flush(): void {
     const batch = this.pending;
+    if (batch.length === 0) return;
     this.pending = [];
     const keys = batch.flatMap((p) => [`${p.base}:log`, `${p.base}:log:campaign`]);
     const args = batch.flatMap((p) => [p.member, p.at]);
