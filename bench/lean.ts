@@ -4,13 +4,15 @@
  * (one worker process) against the plain loop, side by side; and memory (measureMemory: Redis bytes
  * per waiting campaign job, worker RSS with 100,000 waiting).
  */
+import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
+import { createInterface } from "node:readline";
 import type { Redis } from "ioredis";
 import { CancelClaims } from "../shared/redis/cancel-claims.js";
 import { FencedProgress } from "../shared/redis/fenced-progress.js";
 import { ResultTargets } from "../shared/redis/publish-result.js";
 import { RateLimiter } from "../shared/redis/rate-limiter.js";
-import { median, QUEUE, redis, uniquePrefix } from "./common.js";
+import { median, QUEUE, REDIS_URL, redis, sleep, uniquePrefix } from "./common.js";
 import { type MemoryResult, measureMemory } from "./memory.js";
 import { closeBench, type Measured, measureTier, openBench, type TierSpec } from "./throughput.js";
 
@@ -92,19 +94,25 @@ async function countCommands(driver: Redis, work: (prefix: string) => Promise<vo
   const prefix = uniquePrefix("lean");
   const names = await scriptNames();
   const own = /addr=(\S+)/.exec(String(await driver.client("INFO")))?.[1];
-  const monitor = await redis().monitor();
+  // redis-cli's MONITOR: each line `<time> [<db> <client address>|lua] "<command>" "<arg>" ...`.
+  const monitor = spawn("redis-cli", ["-u", REDIS_URL, "monitor"], { stdio: ["ignore", "pipe", "inherit"] });
   const byKind = new Map<string, number>();
   let commands = 0;
-  monitor.on("monitor", (_time: string, args: string[], source: string) => {
-    if (source === own || source === "lua" || !args.some((a) => a.includes(prefix))) return;
+  createInterface({ input: monitor.stdout }).on("line", (line) => {
+    const source = /^\S+ \[\d+ (\S+)\]/.exec(line)?.[1];
+    const args = [...line.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1] as string);
+    if (source === undefined || source === own || source === "lua" || !args.some((a) => a.includes(prefix)))
+      return;
     commands++;
     const kind = commandKind(args, prefix, names);
     byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
   });
+  await sleep(500); // MONITOR is on before the work starts
   try {
     await work(prefix);
+    await sleep(500); // the last lines are read
   } finally {
-    monitor.disconnect();
+    monitor.kill();
   }
   return { commands, byKind };
 }
