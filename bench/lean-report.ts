@@ -20,6 +20,10 @@ export function leanSection(r: LeanResult): string[] {
     `Redis commands: ${r.countedJobs.toLocaleString("en")} jobs under MONITOR, every command a worker process sent`,
     "that names one of the run's keys (a script counts once; the commands it runs inside Redis do not).",
     "A command is one round trip unless it rode in a pipeline with others.",
+    "Before the claim, budget and pause became one script, settles were gathered and campaign jobs left",
+    "their comment to the record (same bench, 2026-12-02, 4,000 jobs x 2 runs): 12.12 commands per job",
+    "(two takes, two settles, a claim SET and its release, two progress writes, the result job, callback",
+    "check, audit, moveToFinished), 1,635 B per waiting campaign job (job hash 1,080 B), 44.8% of the plain loop.",
     "",
     ...rows(
       ["", "value", "target"],
