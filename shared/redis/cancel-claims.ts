@@ -9,7 +9,7 @@ import type { RateLimiter } from "./rate-limiter.js";
 
 /** The budget of the cancel a claim guards: taken in the same script as the claim (one round trip). */
 export interface ClaimBudget {
-  limiter: Pick<RateLimiter, "takeClaiming" | "releaseHeld">;
+  limiter: Pick<RateLimiter, "takeClaiming" | "releaseHeld" | "releaseClaim">;
   campaign: boolean;
 }
 
@@ -57,7 +57,8 @@ export class CancelClaims {
       if ("heldMs" in taken) return taken;
       if (!taken.ok)
         throw new BudgetWaitError(`rate-limit budget of cancel spent for ${taken.waitMs} ms`, taken.waitMs);
-      const held = this.held(key, owner, ms);
+      // Released with the POST's settle, in the limiter's next batch of writes.
+      const held = this.held(key, owner, ms, () => limiter.releaseClaim({ key, owner }));
       return {
         release: async () => {
           // An admission no POST used (no token, say) goes back: nothing was sent.
@@ -72,14 +73,19 @@ export class CancelClaims {
   }
 
   /** A claim this run holds: renewed until released. */
-  private held(key: string, owner: string, ms: number): { release: () => Promise<void> } {
+  private held(
+    key: string,
+    owner: string,
+    ms: number,
+    letGo: () => Promise<unknown> = () => this.release(key, owner),
+  ): { release: () => Promise<void> } {
     // A failed renewal (Redis away for a moment) is tried again at the next tick.
     const renewal = setInterval(() => void this.renew(key, owner, ms).catch(() => 0), Math.ceil(ms / 3));
     renewal.unref();
     return {
       release: async () => {
         clearInterval(renewal);
-        await this.release(key, owner);
+        await letGo();
       },
     };
   }

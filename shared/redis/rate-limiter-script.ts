@@ -190,13 +190,17 @@ return reply
  * that, or after now if sooner (the answer came before this script ran; a settled score is never in
  * the future). Never later than its reservation said. An empty time gives the slot back: nothing was
  * sent. Any number of calls at once (SettleBatch): per call, KEYS its log of all calls and its log of
- * campaign calls, ARGV its member and its time.
+ * campaign calls, ARGV its member and its time. A time of "claim" lets go of a cancel claim that rode
+ * along (the POST's settle and its claim's release leave together): KEYS the claim twice, ARGV its owner.
  */
 export const SETTLE_SCRIPT = `${CLOCK}
 for i = 1, #ARGV / 2 do
   local all, campaign = KEYS[2 * i - 1], KEYS[2 * i]
   local member, at = ARGV[2 * i - 1], ARGV[2 * i]
-  if at == "" then
+  if at == "claim" then
+    -- a cancel claim its owner (member) lets go of: KEYS the claim, twice
+    if redis.call("GET", all) == member then redis.call("DEL", all) end
+  elseif at == "" then
     redis.call("ZREM", all, member)
     redis.call("ZREM", campaign, member)
   else

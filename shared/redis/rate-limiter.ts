@@ -134,6 +134,11 @@ export class RateLimiter {
     return { ok: true };
   }
 
+  /** Lets go of a claim takeClaiming set, with this turn's settles (one command for all). */
+  releaseClaim(claim: Pick<ClaimArgs, "key" | "owner">): Promise<void> {
+    return this.settles.releaseClaim(claim.key, claim.owner);
+  }
+
   /** Gives back an admission takeClaiming held for this run and no call used. */
   releaseHeld(tenantId: string, endpoint: Endpoint, options: { campaign?: boolean }): Promise<void> {
     return releaseHeldAdmission(heldKey(this.base(tenantId, endpoint), options.campaign === true));

@@ -5,9 +5,8 @@ import { defineScript, type LuaScript } from "./lua-script.js";
 import { SETTLE_SCRIPT } from "./rate-limiter-script.js";
 
 interface Pending {
-  base: string;
-  member: string;
-  at: number | "";
+  keys: [string, string];
+  args: [string, number | string];
   done: () => void;
 }
 
@@ -27,11 +26,20 @@ export class SettleBatch {
 
   /** Records the call `member` of the limiter keys `base` as answered at `at` ("" gives it back). Never throws. */
   add(base: string, member: string, at: number | ""): Promise<void> {
+    // A slot given back goes at once (with what waits): a caller told "not sent" may look right away.
+    return this.enqueue([`${base}:log`, `${base}:log:campaign`], [member, at], at === "");
+  }
+
+  /** Lets go of the cancel claim `key` held by `owner`, with the settles of this turn. Never throws. */
+  releaseClaim(key: string, owner: string): Promise<void> {
+    return this.enqueue([key, key], [owner, "claim"], false);
+  }
+
+  private enqueue(keys: Pending["keys"], args: Pending["args"], now: boolean): Promise<void> {
     return new Promise((done) => {
-      if (this.pending.length === 0 && at !== "") setImmediate(() => this.flush());
-      this.pending.push({ base, member, at, done });
-      // A slot given back goes at once (with what waits): a caller told "not sent" may look right away.
-      if (at === "") this.flush();
+      if (this.pending.length === 0 && !now) setImmediate(() => this.flush());
+      this.pending.push({ keys, args, done });
+      if (now) this.flush();
     });
   }
 
@@ -39,8 +47,8 @@ export class SettleBatch {
     const batch = this.pending;
     if (batch.length === 0) return;
     this.pending = [];
-    const keys = batch.flatMap((p) => [`${p.base}:log`, `${p.base}:log:campaign`]);
-    const args = batch.flatMap((p) => [p.member, p.at]);
+    const keys = batch.flatMap((p) => p.keys);
+    const args = batch.flatMap((p) => p.args);
     // A failed write leaves its calls open: they hold their slots until their reservations end.
     const finished = () => {
       for (const p of batch) p.done();

@@ -108,5 +108,7 @@ describe("claim, budget and pause in one script (CancelClaims with a ClaimBudget
     });
     expect(taken).toBe(true);
     expect(await connections[0]?.zcard(`${prefix}:rl:${TENANT}:cancel:log`)).toBe(1);
+    // Let go of with the POST's settle: no claim is left.
+    expect(await connections[0]?.keys(`${prefix}:cancel-claim:*`)).toEqual([]);
   });
 });
