@@ -27,7 +27,11 @@ export interface MemoryResult {
 const usedMemory = async (r: { info(section: string): Promise<string> }) =>
   Number(/used_memory:(\d+)/.exec(await r.info("memory"))?.[1]);
 
-export async function measureMemory(n: number, sampleSeconds = 10): Promise<MemoryResult> {
+export async function measureMemory(
+  n: number,
+  sampleSeconds = 10,
+  comment = "bench memory",
+): Promise<MemoryResult> {
   const c = await startCluster({
     name: "mem",
     simLimits: [
@@ -45,7 +49,7 @@ export async function measureMemory(n: number, sampleSeconds = 10): Promise<Memo
     const t0 = performance.now();
     const started = await startCampaign(c.queue, store, {
       ids,
-      comment: "bench memory",
+      comment,
       tenantId: TENANT,
       source: "bench",
       resultRetentionMs: 3_600_000,

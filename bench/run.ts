@@ -14,6 +14,8 @@ import { median, REDIS_URL, ROOT, redis } from "./common.js";
 import { measureIntake } from "./intake.js";
 import { writeIntakeSection } from "./intake-report.js";
 import { measureLatency } from "./latency.js";
+import { measureLean } from "./lean.js";
+import { writeLeanSection } from "./lean-report.js";
 import { measureMemory } from "./memory.js";
 import { type Machine, type TierSummary, writeReport } from "./report.js";
 import { measureSeen } from "./seen.js";
@@ -125,6 +127,14 @@ if (process.env.BENCH_ONLY === "campaign") {
   process.exit(0);
 }
 
+// BENCH_ONLY=lean: only the cost of a job (Redis commands, memory, pipeline against the plain loop).
+if (process.env.BENCH_ONLY === "lean") {
+  const lean = await measureLean(JOBS, RUNS, say);
+  writeLeanSection(join(ROOT, "docs", "benchmarks.md"), lean);
+  say(`lean: ${(100 * lean.ratio).toFixed(1)}% of the plain loop; wrote section 10 of docs/benchmarks.md`);
+  process.exit(0);
+}
+
 const host = await machine();
 say(`${host.nproc} cores (${host.cpu}), node ${host.node}, redis ${host.redis}, bullmq ${host.bullmq}`);
 say(`load average at start: ${host.loadavg}`);
@@ -202,6 +212,9 @@ const table = writeReport(join(ROOT, "docs", "benchmarks.md"), {
 writeChecksSection(join(ROOT, "docs", "benchmarks.md"), checks);
 writeSeenSection(join(ROOT, "docs", "benchmarks.md"), seen);
 writeCampaignSection(join(ROOT, "docs", "benchmarks.md"), campaign);
+say("cheaper jobs: Redis commands per job, memory per waiting job, pipeline against plain loop");
+const lean = await measureLean(JOBS, RUNS, say);
+writeLeanSection(join(ROOT, "docs", "benchmarks.md"), lean);
 process.stdout.write(
   `${table}\nWrote docs/benchmarks.md in ${((Date.now() - started) / 1000).toFixed(0)} s.\n`,
 );

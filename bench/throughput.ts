@@ -35,6 +35,8 @@ export interface TierSpec {
   concurrency: number;
   logLevel?: string;
   autoPipelining?: boolean;
+  /** The key prefix to use (fresh by default), for a caller watching its keys. */
+  prefix?: string;
 }
 export interface Measured {
   spec: TierSpec;
@@ -114,7 +116,7 @@ export async function measureTier(b: Bench, spec: TierSpec, flags: string[] = []
       : await b.sim.request<string[]>({ op: "seed", n: total });
   if (spec.tier === "d") return measurePlainLoop(b, spec, ids);
 
-  const prefix = uniquePrefix(`tp${spec.tier}`);
+  const prefix = spec.prefix ?? uniquePrefix(`tp${spec.tier}`);
   const queue = new Queue(QUEUE, { connection: b.r, prefix });
   for (let i = 0; i < ids.length; i += 1000)
     await queue.addBulk(ids.slice(i, i + 1000).map((id) => cancelJob(id)));

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Job, Queue } from "bullmq";
 import type { Config } from "../shared/config/config.js";
-import { parseCancelJob } from "../shared/contract/cancel-job.js";
+import { parseCancelJob, withCampaignComment } from "../shared/contract/cancel-job.js";
 import { type CancelResult, failedResult } from "../shared/contract/cancel-result.js";
 import { UsageError } from "../shared/core/errors.js";
 import type { CampaignStore } from "../shared/redis/campaign-store.js";
@@ -50,7 +50,7 @@ export async function abortCampaign(deps: AbortDeps, campaignId: string): Promis
     do {
       const page = await deps.store.waitingActions(campaignId, cursor);
       const jobs = await campaignJobs(deps.queue, campaignId, tenantId, page.actionIds);
-      aborted += await abortJobs({ queue: deps.queue, takeover, publish }, campaignId, tenantId, [
+      aborted += await abortJobs({ queue: deps.queue, takeover, publish }, record, tenantId, [
         ...jobs.values(),
       ]);
       cursor = page.next;
@@ -63,12 +63,12 @@ export async function abortCampaign(deps: AbortDeps, campaignId: string): Promis
 
 async function abortJobs(
   deps: { queue: Queue; takeover: JobTakeover; publish: (result: CancelResult) => Promise<void> },
-  campaignId: string,
+  campaign: { id: string; comment: string },
   tenantId: string,
   jobs: Job[],
 ) {
   const lock = { token: randomUUID(), ms: ABORT_LOCK_MS };
-  const results = new Map(jobs.map((job) => [String(job.id), abortedResult(job, campaignId, tenantId)]));
+  const results = new Map(jobs.map((job) => [String(job.id), abortedResult(job, campaign, tenantId)]));
   // The worker's JobState (it needs `failures`) with the decided result: republished, never acted on.
   const taken = await deps.takeover.takeWaiting(
     deps.queue,
@@ -89,11 +89,13 @@ async function abortJobs(
   return taken.length;
 }
 
-function abortedResult(job: Job, campaignId: string, tenantId: string): CancelResult {
-  const parsed = parseCancelJob(job.data);
+function abortedResult(job: Job, campaign: { id: string; comment: string }, tenantId: string): CancelResult {
+  // A campaign's job leaves its comment to the record; its result carries it.
+  const data = withCampaignComment(job.data, campaign.comment);
+  const parsed = parseCancelJob(data);
   const valid = parsed.ok ? { ...parsed.job, tenantId: parsed.job.tenantId ?? tenantId } : undefined;
-  const ref = { jobId: String(job.id), data: job.data, enqueuedAt: job.timestamp };
-  const message = `campaign ${campaignId} was aborted before this job sent its cancel; Defender was not called for it again`;
+  const ref = { jobId: String(job.id), data, enqueuedAt: job.timestamp };
+  const message = `campaign ${campaign.id} was aborted before this job sent its cancel; Defender was not called for it again`;
   return failedResult(ref, progressOf(job).failures ?? 0, { code: "aborted", message }, valid);
 }
 

@@ -52,9 +52,9 @@ export async function addCampaignJobs(
   const { campaignId, tenantId } = campaign;
   const planned = actionIds.map((machineActionId) => ({
     name: CANCEL_JOB_NAME,
+    // No comment: the campaign's record holds it once, the worker reads it there (withCampaignComment).
     data: {
       machineActionId,
-      comment: campaign.comment,
       tenantId,
       campaignId,
       ...(campaign.requestedBy ? { requestedBy: campaign.requestedBy } : {}),

@@ -6,11 +6,15 @@ import { gaveUpResult } from "../shared/contract/cancel-result.js";
 import { TransientError } from "../shared/core/errors.js";
 import type { Logger } from "../shared/core/logger.js";
 import type { DefenderClient } from "../shared/defender/defender-client.js";
-import { CancelClaims } from "../shared/redis/cancel-claims.js";
+import { CampaignComments } from "../shared/redis/campaign-comments.js";
+import { CampaignStore } from "../shared/redis/campaign-store.js";
+import { CancelClaims, type ClaimBudget } from "../shared/redis/cancel-claims.js";
 import type { RedisConnection } from "../shared/redis/connection.js";
 import { FencedProgress } from "../shared/redis/fenced-progress.js";
+import { withJobAdmissions } from "../shared/redis/job-admissions.js";
 import { keyPrefix, retentionOptions } from "../shared/redis/queues.js";
 import { ActionChecks } from "./action-checks.js";
+import { usesCampaignBudget } from "./budget-class.js";
 import { processCancel } from "./cancel-processor.js";
 import { type DelayReason, readState } from "./job-state.js";
 import type { ActionsApi } from "./processor-types.js";
@@ -19,7 +23,12 @@ import type { ResultPublisher } from "./result-publisher.js";
 /** The tenants a worker serves now (a reload swaps them), and each one's Defender client. */
 export interface WorkerTenants {
   readonly directory: TenantDirectory<TenantInfo>;
-  sessionFor(tenantId: string): { client: ActionsApi & Pick<DefenderClient, "checkActions"> } | undefined;
+  /** With its limiter, a cancel's claim and budget are one script (CancelClaims). */
+  sessionFor(
+    tenantId: string,
+  ):
+    | { client: ActionsApi & Pick<DefenderClient, "checkActions">; limiter?: ClaimBudget["limiter"] }
+    | undefined;
 }
 
 export interface CancelWorkerDeps {
@@ -47,6 +56,10 @@ export function createCancelWorker(deps: CancelWorkerDeps): Worker {
   };
   const claims = new CancelClaims(deps.connection, keyPrefix(config));
   const progress = new FencedProgress(deps.connection);
+  // A campaign's jobs leave its comment to its record: read once per campaign.
+  const comments = new CampaignComments(
+    new CampaignStore(deps.connection, keyPrefix(config), config.resultRetentionMs),
+  );
   const api = tenantRouter(deps.tenants, config.checkGatherMs);
 
   const finish = async (job: Job, result: CancelResult, started: number) => {
@@ -79,23 +92,35 @@ export function createCancelWorker(deps: CancelWorkerDeps): Worker {
       const state = readState(job.progress);
       // Decided before a crash: publish again (idempotent) rather than ask Defender again.
       if (state.result) return finish(job, state.result, started);
-      const decision = await processCancel(
-        // The priority as stored now (a promotion changes it), not as added: BullMQ may hand it over as a string.
-        {
-          jobId: String(job.id),
-          data: job.data,
-          enqueuedAt: job.timestamp,
-          priority: Number(job.priority) || 0,
-          state,
-        },
-        {
-          api,
-          settings,
-          tenants: deps.tenants.directory,
-          claims,
-          signal,
-          saveState: (s) => progress.save(job, token, { ...s }),
-        },
+      const priority = Number(job.priority) || 0;
+      // The budget class the processor gives the cancel (budget-class.ts), so its admission fits.
+      const campaign = usesCampaignBudget({ campaignId: stringOrUndefined(job.data?.campaignId) }, priority);
+      const budgetOf = (tenantId: string) => {
+        const limiter = deps.tenants.sessionFor(tenantId)?.limiter;
+        return limiter && { limiter, campaign };
+      };
+      const data = await comments.fill(job.data);
+      const decision = await withJobAdmissions(() =>
+        processCancel(
+          // The priority as stored now (a promotion changes it), not as added: BullMQ may hand it over as a string.
+          {
+            jobId: String(job.id),
+            data,
+            enqueuedAt: job.timestamp,
+            priority,
+            state,
+          },
+          {
+            api,
+            settings,
+            tenants: deps.tenants.directory,
+            claims: {
+              claim: (tenantId, actionId, ms) => claims.claim(tenantId, actionId, ms, budgetOf(tenantId)),
+            },
+            signal,
+            saveState: (s) => progress.save(job, token, { ...s }),
+          },
+        ),
       );
       if (decision.kind === "delay") {
         logger.debug({ jobId: job.id, reason: decision.reason, delayMs: decision.ms }, "job delayed");
@@ -124,7 +149,9 @@ export function createCancelWorker(deps: CancelWorkerDeps): Worker {
     const final = err.name === "UnrecoverableError" || job.attemptsMade >= (job.opts.attempts ?? 1);
     if (!final) return;
     const state = readState(job.progress);
-    const ref = { jobId: String(job.id), data: job.data, enqueuedAt: job.timestamp };
+    // Its campaign's comment as this worker read it when it ran the job (no wait: shutdown waits only
+    // for publishes already under way).
+    const ref = { jobId: String(job.id), data: comments.fillKnown(job.data), enqueuedAt: job.timestamp };
     const { directory } = deps.tenants;
     const given = gaveUpResult(
       ref,
@@ -175,4 +202,8 @@ function tenantRouter(tenants: WorkerTenants, checkGatherMs: number): ActionsApi
     cancelAction: async (tenantId, id, comment, options) =>
       clientOf(tenantId).cancelAction(tenantId, id, comment, options),
   };
+}
+
+function stringOrUndefined(value: unknown): string | undefined {
+  return typeof value === "string" ? value : undefined;
 }

@@ -140,6 +140,11 @@ export class CampaignStore {
     return summary && { summary, ...(reply ? { callbackUrl: reply } : {}) };
   }
 
+  /** The campaign's comment, which its jobs leave out (withCampaignComment); undefined once it is gone. */
+  async comment(id: string): Promise<string | undefined> {
+    return (await this.redis.hget(this.keys(id)[0], "comment")) ?? undefined;
+  }
+
   async get(id: string): Promise<CampaignRecord | undefined> {
     const h = await this.redis.hgetall(this.keys(id)[0]);
     if (!h.createdAt) return undefined;

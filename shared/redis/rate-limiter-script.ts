@@ -17,38 +17,8 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local function fmt(x) return string.format("%.0f", x) end
 `;
 
-/**
- * take: admit one call (recording it as open) or say how long to wait.
- *
- * KEYS[1] log of all calls (zset, score as above, member = "<admission ms>-<seq>")
- * KEYS[2] log of campaign calls (same layout; a campaign call is recorded in both)
- * KEYS[3] sequence counter that keeps members unique within a millisecond
- * KEYS[4] pause (string with PX, set by `pause`)
- * KEYS[5] promises of the caller's class (zset, score = the time a refused caller's slot frees;
- *         member "h<ms>-<seq>" for a caller waiting for it in place, "p<ms>-<seq>" for one delayed)
- *
- * ARGV[1] 1 for a campaign call, 0 for an urgent one
- * ARGV[2] longest window (ms): trim horizon
- * ARGV[3] reservation (ms): how long an open call may still be answered
- * ARGV[4] grace (ms): how long a due promise waits for its caller
- * ARGV[5] early (ms): delayed callers are told to come back this much early; their promise is due then
- * ARGV[6] near (ms): a refused caller whose slot frees this soon waits for it in place...
- * ARGV[7] ...if it can (1, else 0)
- * ARGV[8] the promise this caller holds, waiting in place ("" if none)
- * ARGV[9] number of windows n, then per window 3 values: length (ms), limit, campaign cap
- *
- * Returns { 1, now, member } when admitted, or { 0, waitMs, paused (0/1), promise } when refused.
- *
- * Every refused caller gets a promise: the time at which, after the callers promised before it took
- * their slots, the window has room again (the cap-th latest answer among the log and those promises,
- * plus the window; an open call counted as answered now). So refused callers wake one per slot: a burst
- * of slots freeing together wakes as many callers together, and a backlog drains at the window's own
- * pace. A new caller queues behind every promise. A woken caller whose slot is not free yet keeps its
- * place: it queues only behind the callers due now. A slot promised to a caller waiting for it in place
- * is kept for it: no other caller takes it meanwhile.
- */
-export const TAKE_SCRIPT = `${CLOCK}
-local campaign = ARGV[1] == "1"
+/** The body of `take` (after CLOCK), also run inside CLAIM_TAKE_SCRIPT. */
+const TAKE_BODY = `local campaign = ARGV[1] == "1"
 local horizon = tonumber(ARGV[2])
 local reservation = tonumber(ARGV[3])
 local grace = tonumber(ARGV[4])
@@ -163,20 +133,82 @@ return { 0, at - now, paused, promise }
 `;
 
 /**
- * settle: a call's answer came by ARGV[2] (Redis ms): it now leaves its windows one window after that,
- * or after now if sooner (the answer came before this script ran; a settled score is never in the
- * future). Never later than its reservation said. ARGV[2] = "" gives the slot back: nothing was sent.
- * KEYS[1] log of all calls, KEYS[2] log of campaign calls; ARGV[1] the call's member.
+ * take: admit one call (recording it as open) or say how long to wait.
+ *
+ * KEYS[1] log of all calls (zset, score as above, member = "<admission ms>-<seq>")
+ * KEYS[2] log of campaign calls (same layout; a campaign call is recorded in both)
+ * KEYS[3] sequence counter that keeps members unique within a millisecond
+ * KEYS[4] pause (string with PX, set by `pause`)
+ * KEYS[5] promises of the caller's class (zset, score = the time a refused caller's slot frees;
+ *         member "h<ms>-<seq>" for a caller waiting for it in place, "p<ms>-<seq>" for one delayed)
+ *
+ * ARGV[1] 1 for a campaign call, 0 for an urgent one
+ * ARGV[2] longest window (ms): trim horizon
+ * ARGV[3] reservation (ms): how long an open call may still be answered
+ * ARGV[4] grace (ms): how long a due promise waits for its caller
+ * ARGV[5] early (ms): delayed callers are told to come back this much early; their promise is due then
+ * ARGV[6] near (ms): a refused caller whose slot frees this soon waits for it in place...
+ * ARGV[7] ...if it can (1, else 0)
+ * ARGV[8] the promise this caller holds, waiting in place ("" if none)
+ * ARGV[9] number of windows n, then per window 3 values: length (ms), limit, campaign cap
+ *
+ * Returns { 1, now, member } when admitted, or { 0, waitMs, paused (0/1), promise } when refused.
+ *
+ * Every refused caller gets a promise: the time at which, after the callers promised before it took
+ * their slots, the window has room again (the cap-th latest answer among the log and those promises,
+ * plus the window; an open call counted as answered now). So refused callers wake one per slot: a burst
+ * of slots freeing together wakes as many callers together, and a backlog drains at the window's own
+ * pace. A new caller queues behind every promise. A woken caller whose slot is not free yet keeps its
+ * place: it queues only behind the callers due now. A slot promised to a caller waiting for it in place
+ * is kept for it: no other caller takes it meanwhile.
+ */
+export const TAKE_SCRIPT = `${CLOCK}
+${TAKE_BODY}`;
+
+/**
+ * claim-take: the per-action cancel claim and `take` in one atomic step, so a cancel costs one round
+ * trip before it leaves. KEYS[1..5] and ARGV as `take`; KEYS[6] the action's claim; after the take's
+ * arguments, the claim's owner token and its lifetime (ms).
+ *
+ * Returns { 2, heldMs } while another run holds the claim (no budget taken, no promise made), else
+ * what `take` returns; an admission also sets the claim, a refusal leaves it unset.
+ */
+export const CLAIM_TAKE_SCRIPT = `${CLOCK}
+local claimArg = 10 + 3 * tonumber(ARGV[9])
+local held = redis.call("PTTL", KEYS[6])
+if held ~= -2 then return { 2, math.max(1, held) } end
+local function take()
+${TAKE_BODY}
+end
+local reply = take()
+if reply[1] == 1 then redis.call("SET", KEYS[6], ARGV[claimArg], "PX", ARGV[claimArg + 1]) end
+return reply
+`;
+
+/**
+ * settle: each call's answer came by its time (Redis ms): it now leaves its windows one window after
+ * that, or after now if sooner (the answer came before this script ran; a settled score is never in
+ * the future). Never later than its reservation said. An empty time gives the slot back: nothing was
+ * sent. Any number of calls at once (SettleBatch): per call, KEYS its log of all calls and its log of
+ * campaign calls, ARGV its member and its time. A time of "claim" lets go of a cancel claim that rode
+ * along (the POST's settle and its claim's release leave together): KEYS the claim twice, ARGV its owner.
  */
 export const SETTLE_SCRIPT = `${CLOCK}
-if ARGV[2] == "" then
-  redis.call("ZREM", KEYS[1], ARGV[1])
-  redis.call("ZREM", KEYS[2], ARGV[1])
-  return 1
+for i = 1, #ARGV / 2 do
+  local all, campaign = KEYS[2 * i - 1], KEYS[2 * i]
+  local member, at = ARGV[2 * i - 1], ARGV[2 * i]
+  if at == "claim" then
+    -- a cancel claim its owner (member) lets go of: KEYS the claim, twice
+    if redis.call("GET", all) == member then redis.call("DEL", all) end
+  elseif at == "" then
+    redis.call("ZREM", all, member)
+    redis.call("ZREM", campaign, member)
+  else
+    at = fmt(math.min(tonumber(at), now))
+    redis.call("ZADD", all, "XX", "LT", at, member)
+    redis.call("ZADD", campaign, "XX", "LT", at, member)
+  end
 end
-local at = fmt(math.min(tonumber(ARGV[2]), now))
-redis.call("ZADD", KEYS[1], "XX", "LT", at, ARGV[1])
-redis.call("ZADD", KEYS[2], "XX", "LT", at, ARGV[1])
 return 1
 `;
 

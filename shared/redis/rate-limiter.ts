@@ -25,6 +25,7 @@ import { UsageError } from "../core/errors.js";
 import { sleep } from "../core/sleep.js";
 import type { Endpoint } from "../defender/endpoints.js";
 import type { RedisConnection } from "./connection.js";
+import { holdAdmission, releaseHeldAdmission, takeHeldAdmission } from "./job-admissions.js";
 import { defineScript, type LuaScript } from "./lua-script.js";
 import {
   DEFAULT_RESERVATION_MS,
@@ -34,7 +35,8 @@ import {
   validateRateLimiterOptions,
   windowArguments,
 } from "./rate-limiter-options.js";
-import { PAUSE_SCRIPT, SETTLE_SCRIPT, STATUS_SCRIPT, TAKE_SCRIPT } from "./rate-limiter-script.js";
+import { CLAIM_TAKE_SCRIPT, PAUSE_SCRIPT, STATUS_SCRIPT, TAKE_SCRIPT } from "./rate-limiter-script.js";
+import { SettleBatch } from "./settle-batch.js";
 
 // Exported from here before the options had a file of their own.
 export { campaignCap, DEFAULT_CAMPAIGN_SHARE, type RateLimiterOptions } from "./rate-limiter-options.js";
@@ -45,7 +47,15 @@ export interface Admission {
   settle(): Promise<void>;
   release(): Promise<void>;
 }
-export type TakeResult = Admission | { ok: false; waitMs: number; reason: "budget" | "paused" };
+export type Refusal = { ok: false; waitMs: number; reason: "budget" | "paused" };
+export type TakeResult = Admission | Refusal;
+
+/** A claim taken with the budget of the call it guards (takeClaiming): its key, owner and lifetime. */
+export interface ClaimArgs {
+  key: string;
+  owner: string;
+  ms: number;
+}
 
 export interface RateLimiterStatus {
   windows: { limit: number; windowMs: number; used: number; left: number }[];
@@ -57,7 +67,8 @@ export const NEAR_TRIES = 3;
 
 export class RateLimiter {
   private readonly take_: LuaScript<[number, number, number | string, string?]>;
-  private readonly settle_: LuaScript<number>;
+  private readonly claimTake_: LuaScript<[number, number, number | string, string?]>;
+  private readonly settles: SettleBatch;
   private readonly pause_: LuaScript<number>;
   private readonly status_: LuaScript<number[]>;
   private readonly windows: RateWindow[];
@@ -80,14 +91,15 @@ export class RateLimiter {
     this.reservationMs = options.reservationMs ?? DEFAULT_RESERVATION_MS;
     this.graceMs = promiseGraceMs(this.windows);
     this.take_ = defineScript(redis, "mdeRateLimiterTake", 5, TAKE_SCRIPT);
-    this.settle_ = defineScript(redis, "mdeRateLimiterSettle", 2, SETTLE_SCRIPT);
+    this.claimTake_ = defineScript(redis, "mdeRateLimiterClaimTake", 6, CLAIM_TAKE_SCRIPT);
+    this.settles = new SettleBatch(redis);
     this.pause_ = defineScript(redis, "mdeRateLimiterPause", 1, PAUSE_SCRIPT);
     this.status_ = defineScript(redis, "mdeRateLimiterStatus", 2, STATUS_SCRIPT);
   }
 
   /**
-   * Admits one call that is about to leave (one Redis round trip), or says how long to wait before
-   * asking again. A slot that frees within `nearMs` is waited for here, up to NEAR_TRIES times.
+   * Admits one call that is about to leave (one Redis round trip, none when this job run's claim
+   * already took it: takeClaiming), or says how long to wait before asking again.
    */
   async take(
     tenantId: string,
@@ -96,6 +108,52 @@ export class RateLimiter {
   ): Promise<TakeResult> {
     const base = this.base(tenantId, endpoint);
     const campaign = options.campaign === true;
+    // Taken ahead with this run's claim (takeClaiming): no second round trip.
+    const held = takeHeldAdmission(heldKey(base, campaign));
+    if (held) return held;
+    return (await this.admit(base, endpoint, campaign)) as TakeResult;
+  }
+
+  /**
+   * `take` and a claim in one script: while another run holds the claim, says for how long (and takes
+   * no budget); else admits the call and sets the claim, or refuses both. The admission is held for
+   * the caller's job run (withJobAdmissions): its next `take` of this endpoint and class gets it at
+   * once. Outside a job run, use `take`.
+   */
+  async takeClaiming(
+    tenantId: string,
+    endpoint: Endpoint,
+    options: { campaign?: boolean },
+    claim: ClaimArgs,
+  ): Promise<{ ok: true } | Refusal | { heldMs: number }> {
+    const base = this.base(tenantId, endpoint);
+    const campaign = options.campaign === true;
+    const reply = await this.admit(base, endpoint, campaign, claim);
+    if ("heldMs" in reply || !reply.ok) return reply;
+    holdAdmission(heldKey(base, campaign), reply);
+    return { ok: true };
+  }
+
+  /** Lets go of a claim takeClaiming set, with this turn's settles (one command for all). */
+  releaseClaim(claim: Pick<ClaimArgs, "key" | "owner">): Promise<void> {
+    return this.settles.releaseClaim(claim.key, claim.owner);
+  }
+
+  /** Gives back an admission takeClaiming held for this run and no call used. */
+  releaseHeld(tenantId: string, endpoint: Endpoint, options: { campaign?: boolean }): Promise<void> {
+    return releaseHeldAdmission(heldKey(this.base(tenantId, endpoint), options.campaign === true));
+  }
+
+  /**
+   * Admits one call that is about to leave (one Redis round trip), or says how long to wait before
+   * asking again. A slot that frees within `nearMs` is waited for here, up to NEAR_TRIES times.
+   */
+  private async admit(
+    base: string,
+    endpoint: Endpoint,
+    campaign: boolean,
+    claim?: ClaimArgs,
+  ): Promise<TakeResult | { heldMs: number }> {
     const near = nearMs(this.windows, this.answerMs.get(endpoint) ?? 0);
     // Told to come back this much before their slot frees, refused callers wait the rest here: the time
     // a delayed job takes to come back from Redis then leaves no slot idle.
@@ -104,12 +162,14 @@ export class RateLimiter {
     for (let tries = 1; ; tries++) {
       const canWait = tries < NEAR_TRIES;
       const sentAt = performance.now();
-      const reply = await this.take_(
+      const keys = [
         `${base}:log`,
         `${base}:log:campaign`,
         `${base}:seq`,
         `${base}:pause`,
         `${base}:ticket:${campaign ? "campaign" : "urgent"}`,
+      ];
+      const args = [
         campaign ? 1 : 0,
         this.horizonMs,
         this.reservationMs,
@@ -119,7 +179,11 @@ export class RateLimiter {
         canWait ? 1 : 0,
         held,
         ...this.windowArgs,
-      );
+      ];
+      const reply = claim
+        ? await this.claimTake_(...keys, claim.key, ...args, claim.owner, claim.ms)
+        : await this.take_(...keys, ...args);
+      if (reply[0] === 2) return { heldMs: reply[1] };
       if (reply[0] === 1) return this.admission(base, endpoint, String(reply[2]), reply[1], sentAt);
       const waitMs = reply[1];
       const reason = reply[2] === 1 ? "paused" : "budget";
@@ -180,10 +244,7 @@ export class RateLimiter {
     const write = (at: number | "") => {
       if (done) return Promise.resolve();
       done = true;
-      return this.settle_(`${base}:log`, `${base}:log:campaign`, member, at).then(
-        () => undefined,
-        () => undefined,
-      );
+      return this.settles.add(base, member, at);
     };
     return {
       ok: true,
@@ -201,4 +262,9 @@ export class RateLimiter {
     if (tenantId.length === 0) throw new UsageError("rate limiter: tenant id must not be empty");
     return `${this.prefix}:rl:${tenantId}:${endpoint}`;
   }
+}
+
+/** Where a run keeps an admission taken ahead: per limiter keys, endpoint and class. */
+function heldKey(base: string, campaign: boolean): string {
+  return `${base}:${campaign ? "campaign" : "urgent"}`;
 }

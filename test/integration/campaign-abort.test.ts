@@ -86,6 +86,7 @@ describe("campaign --abort", () => {
         outcome: "failed",
         campaignId: "ab",
         tenantId: TENANT,
+        comment: "x",
         error: { code: "aborted" },
       });
     // Published like the worker's: on the results queue, and counted by the campaign.
@@ -131,6 +132,10 @@ describe("campaign --abort", () => {
       comment: "x",
       campaignId: "race",
     });
+    // Stored once, in the campaign's record: its jobs leave the comment out.
+    const [stored] = await harness.cancelQueue.getPrioritized(0, 0);
+    expect(stored?.data).toMatchObject({ campaignId: "race" });
+    expect(stored?.data).not.toHaveProperty("comment");
     await harness.startWorker();
     await waitFor("the first results", async () => ((await producer.campaign("race"))?.done ?? 0) > 10);
     const { aborted } = await producer.abortCampaign("race");
@@ -148,6 +153,10 @@ describe("campaign --abort", () => {
     expect(abortedIds).toHaveLength(aborted);
     for (const id of abortedIds) expect(cancelledIds.has(id as string), id as string).toBe(false);
     expect(results.filter((r) => r.outcome === "cancelled")).toHaveLength(150 - aborted);
+    // The jobs left the comment to the campaign's record; the worker sent it, and every result carries it.
+    for (const r of results) expect(r.comment).toBe("x");
+    for (const r of results.filter((x) => x.outcome === "cancelled"))
+      expect(r.action?.cancellationComment).toBe("x");
   });
 
   it("leaves a job it took to the worker, with its aborted result, when it dies before finishing it", async () => {

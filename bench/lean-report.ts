@@ -1,0 +1,79 @@
+/** The "cheaper jobs" section of docs/benchmarks.md, written with the rest or on its own. */
+import { readFileSync, writeFileSync } from "node:fs";
+import { round } from "./common.js";
+import type { LeanResult } from "./lean.js";
+import { rows } from "./report.js";
+
+export const LEAN_HEADING = "## 10. Cheaper jobs: Redis commands, memory, pipeline against the plain loop";
+const GOAL_RATIO = 0.9;
+const GOAL_BYTES = 1024;
+
+export function leanSection(r: LeanResult): string[] {
+  const m = r.memory;
+  const mark = (ok: boolean) => (ok ? "**met**" : "**missed**");
+  return [
+    LEAN_HEADING,
+    "",
+    `Measured ${r.date} (with the rest, or alone: \`BENCH_ONLY=lean npm run bench\`). Simulator with`,
+    "limits lifted, every action Pending (one GET and one POST per job), one `mde-cancel worker` process",
+    "at concurrency 50 against bench/plain-loop.ts (the same exchanges, no Redis), alternated run by run.",
+    `Redis commands: ${r.countedJobs.toLocaleString("en")} jobs under MONITOR, every command a worker process sent`,
+    "that names one of the run's keys (a script counts once; the commands it runs inside Redis do not).",
+    "A command is one round trip unless it rode in a pipeline with others.",
+    "Before the claim, budget and pause became one script, settles were gathered and campaign jobs left",
+    "their comment to the record (same bench, 2026-12-02, 4,000 jobs x 2 runs): 12.12 commands per job",
+    "(two takes, two settles, a claim SET and its release, two progress writes, the result job, callback",
+    "check, audit, moveToFinished), 1,635 B per waiting campaign job (job hash 1,080 B), 44.8% of the plain loop.",
+    "",
+    ...rows(
+      ["", "value", "target"],
+      [
+        [
+          "full pipeline / plain loop (median of runs)",
+          `${round(100 * r.ratio, 1)}%`,
+          `>= ${100 * GOAL_RATIO}%: ${mark(r.ratio >= GOAL_RATIO)}`,
+        ],
+        [
+          "jobs/s pipeline, plain loop (each run)",
+          r.ratioRuns.map((x) => `${round(x.pipeline)} / ${round(x.plain)}`).join(", "),
+          "-",
+        ],
+        ["Redis commands per job", `${round(r.commandsPerJob, 2)}`, "-"],
+        ...r.byKind
+          .filter(([, n]) => n >= 0.01)
+          .map(([kind, n]) => [`- ${kind}`, `${round(n, 2)}`, "-"] as [string, string, string]),
+        [
+          `Redis bytes per waiting campaign job (${m.n.toLocaleString("en")}, 40-character comment)`,
+          `${round(m.bytesPerJob)} B`,
+          `<= ${GOAL_BYTES} B: ${mark(m.bytesPerJob <= GOAL_BYTES)}`,
+        ],
+        ...Object.entries(m.breakdown).map(
+          ([part, b]) => [`- ${part}`, `${round(b)} B`, "-"] as [string, string, string],
+        ),
+        ["worker RSS, queue paused (idle)", `${round(m.idleRssMiB)} MiB`, "-"],
+        [
+          `worker RSS with ${m.n.toLocaleString("en")} waiting (max over ${m.sampleSeconds} s of work)`,
+          `${round(m.loadedRssMiB)} MiB`,
+          "reported",
+        ],
+      ],
+    ),
+    "",
+  ];
+}
+
+/** Puts the section into an existing report, in place of the one it had (before the findings). */
+export function writeLeanSection(path: string, r: LeanResult): void {
+  const md = readFileSync(path, "utf8");
+  const section = leanSection(r).join("\n");
+  const start = md.indexOf(LEAN_HEADING);
+  const next = (from: number) => {
+    const i = md.indexOf("\n## ", from);
+    return i < 0 ? md.length : i + 1;
+  };
+  const updated =
+    start >= 0
+      ? `${md.slice(0, start)}${section}\n${md.slice(next(start + LEAN_HEADING.length))}`
+      : md.replace("## What limits the numbers", `${section}\n## What limits the numbers`);
+  writeFileSync(path, updated);
+}
