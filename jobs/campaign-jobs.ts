@@ -45,9 +45,11 @@ export async function addCampaignJobs(
   store: CampaignStore,
   campaign: CampaignJobs,
   actionIds: string[],
+  /** Each job's delay (ms) when the campaign paces its enqueue (campaign-pace.ts); none by default. */
+  delays: readonly number[] = [],
 ): Promise<{ added: number; alreadyQueued: string[] }> {
   const { campaignId, tenantId } = campaign;
-  const planned = actionIds.map((machineActionId) => ({
+  const planned = actionIds.map((machineActionId, k) => ({
     name: CANCEL_JOB_NAME,
     data: {
       machineActionId,
@@ -60,6 +62,7 @@ export async function addCampaignJobs(
       jobId: newJobId(),
       deduplication: { id: deduplicationId(tenantId, machineActionId) },
       priority: campaign.priority,
+      ...((delays[k] ?? 0) > 0 ? { delay: delays[k] } : {}),
       ...retentionOptions(campaign),
     },
   }));

@@ -13,6 +13,7 @@ import type { CampaignStore } from "../shared/redis/campaign-store.js";
 import type { RateLimiter } from "../shared/redis/rate-limiter.js";
 import { redisFailure } from "../shared/redis/redis-failure.js";
 import { addCampaignJobs } from "./campaign-jobs.js";
+import type { CampaignPace } from "./campaign-pace.js";
 
 /** Campaign jobs wait behind every job without a priority (a playbook's urgent cancel). */
 export const DEFAULT_CAMPAIGN_PRIORITY = 1000;
@@ -45,6 +46,8 @@ export interface CampaignExtras {
   audit?: AuditSink;
   /** Records `campaign.finished` of a campaign whose jobs all finished before the last was added. */
   callbacks?: Pick<CallbackStore, "recordCampaign">;
+  /** Adds each job delayed to when its tenant's campaign budget allows it (campaign-pace.ts). */
+  pace?: CampaignPace;
 }
 
 export function newCampaignId(now = new Date()): string {
@@ -113,7 +116,9 @@ export async function startCampaign(
         const outcomes = await store.outcomesOf(campaignId, ids);
         ids = ids.filter((_, k) => !outcomes[k]);
       }
-      const chunk = await addCampaignJobs(queue, store, { ...req, campaignId, priority }, ids);
+      const delays = await extras.pace?.delays(ids.length);
+      const chunk = await addCampaignJobs(queue, store, { ...req, campaignId, priority }, ids, delays);
+      await extras.pace?.giveBack(ids.length - chunk.added);
       added += chunk.added;
       alreadyQueued.push(...chunk.alreadyQueued);
       const request = { requestedBy: req.requestedBy, tenantId: req.tenantId, campaignId };

@@ -1,0 +1,61 @@
+import type { TenantInfo } from "../shared/config/tenant-directory.js";
+import type { PaceCursor } from "../shared/redis/pace-cursor.js";
+import { budgetJobsPerMs } from "./campaign-progress.js";
+
+/** The budget a campaign is paced by: its tenant's windows and campaign share. */
+export type PaceBudget = Pick<TenantInfo, "rateLimits" | "campaignBudgetShare">;
+
+/**
+ * How far apart a tenant's campaign jobs are due: every job spends at most one call of each
+ * endpoint's budget (one GET, at most one cancel), so the tightest campaign window sets the pace,
+ * e.g. 10/2 s at a share of 0.8 (8 per 2 s) is one job every 250 ms, and 100/1m,1500/1h (1,200
+ * an hour binds) one every 3 s.
+ */
+export function paceSlotMs(budget: PaceBudget): number {
+  return 1 / budgetJobsPerMs(budget.rateLimits, budget.campaignBudgetShare);
+}
+
+/**
+ * The delay of each of `count` jobs whose first slot starts `firstInMs` from now: one slot apart.
+ * A tenant whose campaign budget is idle (`firstInMs` 0) may spend its shortest window's share at
+ * once, as the limiter allows: the jobs due within `burstMs` are not delayed. Pure.
+ */
+export function pacedDelays(firstInMs: number, count: number, slotMs: number, burstMs = 0): number[] {
+  return Array.from({ length: count }, (_, k) => {
+    const due = Math.max(0, Math.round(firstInMs + k * slotMs));
+    return firstInMs <= 0 && due < burstMs ? 0 : due;
+  });
+}
+
+/** The shortest window: what an idle tenant's campaign may spend at once. */
+export function paceBurstMs(budget: PaceBudget): number {
+  return Math.min(...budget.rateLimits.map((w) => w.windowMs));
+}
+
+/**
+ * A campaign that paces its own enqueue: each chunk of jobs is added delayed to when its tenant's
+ * campaign budget will allow it, so its backlog waits in BullMQ's delayed set (where no worker
+ * takes and refuses it) and only jobs that can run soon stand in the prioritized set, ahead of
+ * another tenant's. The worker's budget refusal stays the safety net. See docs/architecture.md,
+ * "Fairness between tenants".
+ */
+export interface CampaignPace {
+  /** Reserves `count` slots of the tenant's campaign budget; the delay of each job, in order. */
+  delays(count: number): Promise<number[]>;
+  /** Gives back `count` slots reserved for jobs that were never added, or were removed before they ran. */
+  giveBack(count: number): Promise<void>;
+}
+
+export function campaignPace(cursor: PaceCursor, tenantId: string, budget: PaceBudget): CampaignPace {
+  const slotMs = paceSlotMs(budget);
+  const burstMs = paceBurstMs(budget);
+  return {
+    async delays(count) {
+      if (count === 0) return [];
+      return pacedDelays(await cursor.reserve(tenantId, count, slotMs), count, slotMs, burstMs);
+    },
+    async giveBack(count) {
+      if (count > 0) await cursor.giveBack(tenantId, count, slotMs);
+    },
+  };
+}
