@@ -7,6 +7,7 @@ import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { BUDGET_WINDOWS, type BudgetResult, DRAIN_SCENARIOS, measureBudget } from "./budget.js";
 import { median, REDIS_URL, ROOT, redis } from "./common.js";
+import { measureFairness, writeFairnessSection } from "./fairness.js";
 import { measureIntake } from "./intake.js";
 import { writeIntakeSection } from "./intake-report.js";
 import { measureLatency } from "./latency.js";
@@ -75,6 +76,13 @@ if (process.env.BENCH_ONLY === "intake") {
   process.exit(0);
 }
 
+// BENCH_ONLY=fairness: only the tenants' section (bench/fairness.ts), put into the existing docs/benchmarks.md.
+if (process.env.BENCH_ONLY === "fairness") {
+  writeFairnessSection(join(ROOT, "docs", "benchmarks.md"), await measureFairness(say));
+  say("wrote section 7 of docs/benchmarks.md");
+  process.exit(0);
+}
+
 const host = await machine();
 say(`${host.nproc} cores (${host.cpu}), node ${host.node}, redis ${host.redis}, bullmq ${host.bullmq}`);
 say(`load average at start: ${host.loadavg}`);
@@ -140,6 +148,8 @@ const table = writeReport(join(ROOT, "docs", "benchmarks.md"), {
   intake,
   elapsedS: (Date.now() - started) / 1000,
 });
+say("tenants: fairness before and after the paced enqueue, and the cost of 200 tenants");
+writeFairnessSection(join(ROOT, "docs", "benchmarks.md"), await measureFairness(say));
 process.stdout.write(
   `${table}\nWrote docs/benchmarks.md in ${((Date.now() - started) / 1000).toFixed(0)} s.\n`,
 );

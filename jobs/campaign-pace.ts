@@ -16,15 +16,16 @@ export function paceSlotMs(budget: PaceBudget): number {
 }
 
 /**
- * The delay of each of `count` jobs whose first slot starts `firstInMs` from now: one slot apart.
- * A tenant whose campaign budget is idle (`firstInMs` 0) may spend its shortest window's share at
- * once, as the limiter allows: the jobs due within `burstMs` are not delayed. Pure.
+ * The delay of each of `count` jobs whose first slot starts `firstInMs` from now. Jobs are due a
+ * shortest window's worth at a time (`burstMs` / `slotMs` of them, as the limiter would let them
+ * through), one such group every `burstMs`: the same rate as one job a slot, without leaving the
+ * window's first slots idle. A tenant whose campaign budget is idle (`firstInMs` 0) starts at once. Pure.
  */
 export function pacedDelays(firstInMs: number, count: number, slotMs: number, burstMs = 0): number[] {
-  return Array.from({ length: count }, (_, k) => {
-    const due = Math.max(0, Math.round(firstInMs + k * slotMs));
-    return firstInMs <= 0 && due < burstMs ? 0 : due;
-  });
+  const group = Math.max(1, Math.floor(burstMs / slotMs + 1e-9));
+  return Array.from({ length: count }, (_, k) =>
+    Math.max(0, Math.round(firstInMs + Math.floor(k / group) * group * slotMs)),
+  );
 }
 
 /** The shortest window: what an idle tenant's campaign may spend at once. */

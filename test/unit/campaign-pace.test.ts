@@ -19,13 +19,16 @@ describe("a campaign's paced enqueue", () => {
     expect(paceBurstMs(MDE)).toBe(60_000);
   });
 
-  it("lets an idle tenant spend its shortest window's share at once, then one job a slot", () => {
-    expect(pacedDelays(0, 12, 250, 2_000)).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 2_000, 2_250, 2_500, 2_750]);
+  it("makes a shortest window's share due at once, one such group a window: an idle tenant's first now", () => {
+    const eight = (ms: number) => Array(8).fill(ms);
+    expect(pacedDelays(0, 20, 250, 2_000)).toEqual([...eight(0), ...eight(2_000), 4_000, 4_000, 4_000, 4_000]);
+    // 100/1m,1500/1h at 0.8: 20 a minute (1,200 an hour binds).
+    expect(pacedDelays(0, 41, 3_000, 60_000).filter((d) => d === 60_000)).toHaveLength(20);
   });
 
-  it("queues a busy tenant's jobs after the slots already reserved, without a burst", () => {
-    expect(pacedDelays(1_000, 3, 250, 2_000)).toEqual([1_000, 1_250, 1_500]);
-    expect(pacedDelays(0, 3, 3_000.4)).toEqual([0, 3_000, 6_001]);
+  it("queues a busy tenant's jobs after the slots already reserved", () => {
+    expect(pacedDelays(1_000, 10, 250, 2_000).slice(7)).toEqual([1_000, 3_000, 3_000]);
+    expect(pacedDelays(500, 3, 3_000.4)).toEqual([500, 3_500, 6_501]);
   });
 });
 
