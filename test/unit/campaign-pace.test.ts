@@ -21,7 +21,14 @@ describe("a campaign's paced enqueue", () => {
 
   it("makes a shortest window's share due at once, one such group a window: an idle tenant's first now", () => {
     const eight = (ms: number) => Array(8).fill(ms);
-    expect(pacedDelays(0, 20, 250, 2_000)).toEqual([...eight(0), ...eight(2_000), 4_000, 4_000, 4_000, 4_000]);
+    expect(pacedDelays(0, 20, 250, 2_000)).toEqual([
+      ...eight(0),
+      ...eight(2_000),
+      4_000,
+      4_000,
+      4_000,
+      4_000,
+    ]);
     // 100/1m,1500/1h at 0.8: 20 a minute (1,200 an hour binds).
     expect(pacedDelays(0, 41, 3_000, 60_000).filter((d) => d === 60_000)).toHaveLength(20);
   });
