@@ -227,6 +227,7 @@ export function fairnessSection(f: FairnessBench): string[] {
     w(x.bDrainMs, x.windowMs),
     `${round((100 * x.bDrainMs) / x.bIdealMs - 100, 1)}%`,
     `${x.aCancelsMeanwhile} / ${x.aBudgetMeanwhile}`,
+    `${x.aRefused} / ${x.aWaiting}`,
     x.quota429s,
   ];
   const c = f.cost;
@@ -238,11 +239,21 @@ export function fairnessSection(f: FairnessBench): string[] {
     "serves both, the simulator counts at arrival. Times from B's enqueue to the arrival of its cancels. B's",
     `ideal: a perfect client of its campaign budget, ${round(f.after.bIdealMs / f.after.windowMs)} windows for ${B_JOBS} jobs.`,
     "The targets: B's urgent cancel within one window plus one call; B's campaign within 10% of its ideal.",
+    "A jobs taken for nothing: A's waiting jobs a worker had taken and put back for want of budget when B's",
+    "campaign finished (the churn B's jobs wait behind; how long it takes depends on the CPU).",
     `Median of ${f.afterRuns.length} runs each, interleaved (B's campaign in every run, in windows: before`,
     `${f.beforeRuns.join(", ")}; after ${f.afterRuns.join(", ")}).`,
     "",
     ...rows(
-      ["campaign enqueue", "B urgent", "B campaign", "over ideal", "A cancels meanwhile / budget", "429s"],
+      [
+        "campaign enqueue",
+        "B urgent",
+        "B campaign",
+        "over ideal",
+        "A cancels meanwhile / budget",
+        "A jobs taken for nothing / waiting",
+        "429s",
+      ],
       [line("before: all at once", f.before), line("after: paced (campaign-pace.ts)", f.after)],
     ),
     "",

@@ -9,8 +9,9 @@ import { startCampaign } from "../../jobs/campaign.js";
 import { Producer } from "../../jobs/producer.js";
 import type { RateWindow } from "../../shared/config/durations.js";
 import { CampaignStore } from "../../shared/redis/campaign-store.js";
-import { keyPrefix } from "../../shared/redis/queues.js";
+import { CAMPAIGN_BUDGET_DELAY, keyPrefix } from "../../shared/redis/queues.js";
 import { campaignCap } from "../../shared/redis/rate-limiter-options.js";
+import type { JobState } from "../../worker/job-state.js";
 import { type Harness, startHarness } from "./harness.js";
 import { REDIS_URL } from "./redis.js";
 import { tenantsFilePath, writeTenantsFile } from "./tenants.js";
@@ -43,6 +44,13 @@ export interface FairnessFigures {
   /** A's cancels that arrived while B's campaign drained, and A's campaign budget for that time. */
   aCancelsMeanwhile: number;
   aBudgetMeanwhile: number;
+  /**
+   * A's campaign jobs a worker had taken and put back for want of budget (each such take is work
+   * done before B's jobs are reached), counted when B's campaign finished.
+   */
+  aRefused: number;
+  /** A's campaign jobs still waiting then. */
+  aWaiting: number;
   /** Quota 429s of either tenant. */
   quota429s: number;
 }
@@ -106,6 +114,12 @@ export async function runFairness(s: FairnessScenario): Promise<FairnessFigures>
       bCancels.find((r) => cancelledId(r.path) === id.toLowerCase())?.at ?? Number.NaN;
     const bLast = Math.max(...bIds.map(at));
     const bFirst = Math.min(...bIds.map(at));
+    const aJobs = (await h.cancelQueue.getJobs(["delayed", "prioritized", "waiting"])).filter(
+      (j) => j.data.tenantId === TENANT_A,
+    );
+    const refused = aJobs.filter(
+      (j) => (j.progress as JobState | undefined)?.delayedFor === CAMPAIGN_BUDGET_DELAY,
+    );
     const aMeanwhile = cancels(TENANT_A).filter((r) => r.at >= t0 && r.at <= bLast).length;
     return {
       windowMs: window.windowMs,
@@ -115,6 +129,8 @@ export async function runFairness(s: FairnessScenario): Promise<FairnessFigures>
       bIdealMs: (Math.ceil(s.bJobs / cap) - 1) * window.windowMs,
       aCancelsMeanwhile: aMeanwhile,
       aBudgetMeanwhile: Math.floor(((bLast - t0) / window.windowMs) * cap),
+      aRefused: refused.length,
+      aWaiting: aJobs.length,
       quota429s: h.sim.requests.filter((r) => r.status === 429 && r.endpoint !== "token").length,
     };
   } finally {
