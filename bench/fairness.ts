@@ -10,6 +10,7 @@
  *    connections of a worker process serving them (200 msal clients, each with its token).
  */
 import { readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { seededTenants } from "../cli/simulator-options.js";
@@ -57,6 +58,8 @@ export interface TenantCost {
   tokens: number;
 }
 export interface FairnessBench {
+  /** The 1-minute load average when the scenarios ended: the churn before the pace is CPU-bound. */
+  load: number;
   before: FairnessFigures;
   after: FairnessFigures;
   /** B's campaign of every run, in windows. */
@@ -197,12 +200,14 @@ export async function measureFairness(say: (line: string) => void = () => undefi
   const windows = (all: FairnessFigures[]) => all.map((f) => round(f.bDrainMs / f.windowMs, 2));
   const before = median(runs.before);
   const after = median(runs.after);
+  const load = loadavg()[0] ?? Number.NaN;
   const TENANTS = 200;
   const { keys, bytes } = await redisCost(TENANTS);
   const one = await workerCost(1);
   const many = await workerCost(TENANTS);
   say(`tenants: ${keys} keys, worker ${round(many.rssMiB)} MiB (1 tenant: ${round(one.rssMiB)} MiB)`);
   return {
+    load,
     before,
     after,
     beforeRuns: windows(runs.before),
@@ -218,6 +223,8 @@ export async function measureFairness(say: (line: string) => void = () => undefi
     },
   };
 }
+
+const nproc = () => cpus().length;
 
 export function fairnessSection(f: FairnessBench): string[] {
   const w = (ms: number, windowMs: number) => `${round(ms / windowMs, 2)} windows (${round(ms / 1000, 1)} s)`;
@@ -241,8 +248,8 @@ export function fairnessSection(f: FairnessBench): string[] {
     "The targets: B's urgent cancel within one window plus one call; B's campaign within 10% of its ideal.",
     "A jobs taken for nothing: A's waiting jobs a worker had taken and put back for want of budget when B's",
     "campaign finished (the churn B's jobs wait behind; how long it takes depends on the CPU).",
-    `Median of ${f.afterRuns.length} runs each, interleaved (B's campaign in every run, in windows: before`,
-    `${f.beforeRuns.join(", ")}; after ${f.afterRuns.join(", ")}).`,
+    `Median of ${f.afterRuns.length} runs each, interleaved, on ${nproc()} cores at a load average of ${round(f.load, 1)} (B's`,
+    `campaign in every run, in windows: before ${f.beforeRuns.join(", ")}; after ${f.afterRuns.join(", ")}).`,
     "",
     ...rows(
       [
