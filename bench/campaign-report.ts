@@ -1,5 +1,4 @@
 /** Section 7 of docs/benchmarks.md (a campaign's drain and its ETA), written with the rest or alone. */
-import { readFileSync, writeFileSync } from "node:fs";
 import { campaignCap } from "../shared/redis/rate-limiter-options.js";
 import { limitsText } from "./budget.js";
 import {
@@ -10,8 +9,8 @@ import {
   REAL,
 } from "./campaign-drain.js";
 import { round } from "./common.js";
+import { putSection } from "./put-section.js";
 import { rows } from "./report.js";
-
 export const CAMPAIGN_HEADING = "## 9. Campaign drain and ETA: 10,000 actions, 60% terminal";
 const ETA_TOLERANCE = 0.1;
 
@@ -118,17 +117,6 @@ export function campaignSection(r: CampaignDrainResult): string[] {
 }
 
 /** Puts the section into an existing report, in place of the one it had (before the findings). */
-export function writeCampaignSection(path: string, r: CampaignDrainResult): void {
-  const md = readFileSync(path, "utf8");
-  const section = campaignSection(r).join("\n");
-  const start = md.indexOf(CAMPAIGN_HEADING);
-  const next = (from: number) => {
-    const i = md.indexOf("\n## ", from);
-    return i < 0 ? md.length : i + 1;
-  };
-  const updated =
-    start >= 0
-      ? `${md.slice(0, start)}${section}\n${md.slice(next(start + CAMPAIGN_HEADING.length))}`
-      : md.replace("## What limits the numbers", `${section}\n## What limits the numbers`);
-  writeFileSync(path, updated);
+export function putCampaignSection(path: string, r: CampaignDrainResult): void {
+  putSection(path, CAMPAIGN_HEADING, campaignSection(r).join("\n"));
 }

@@ -1,9 +1,8 @@
 /** Section 7 of docs/benchmarks.md (batched state checks), written with the rest or on its own. */
-import { readFileSync, writeFileSync } from "node:fs";
 import type { ChecksResult } from "./checks.js";
 import { round } from "./common.js";
+import { putSection } from "./put-section.js";
 import { rows } from "./report.js";
-
 export const CHECKS_HEADING = "## 7. Batched state checks: calls per action";
 const GOAL_CALLS_PER_ACTION = 1.3;
 
@@ -54,17 +53,6 @@ export function checksSection(results: ChecksResult[]): string[] {
 }
 
 /** Puts the section into an existing report, in place of the one it had (before the findings). */
-export function writeChecksSection(path: string, results: ChecksResult[]): void {
-  const md = readFileSync(path, "utf8");
-  const section = checksSection(results).join("\n");
-  const start = md.indexOf(CHECKS_HEADING);
-  const next = (from: number) => {
-    const i = md.indexOf("\n## ", from);
-    return i < 0 ? md.length : i + 1;
-  };
-  const updated =
-    start >= 0
-      ? `${md.slice(0, start)}${section}\n${md.slice(next(start + CHECKS_HEADING.length))}`
-      : md.replace("## What limits the numbers", `${section}\n## What limits the numbers`);
-  writeFileSync(path, updated);
+export function putChecksSection(path: string, results: ChecksResult[]): void {
+  putSection(path, CHECKS_HEADING, checksSection(results).join("\n"));
 }

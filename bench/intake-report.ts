@@ -1,8 +1,7 @@
 /** Section 6 of docs/benchmarks.md (the HTTP intake), written with the rest or on its own. */
-import { readFileSync, writeFileSync } from "node:fs";
 import type { IntakeResult } from "./intake.js";
+import { putSection } from "./put-section.js";
 import { rows } from "./report.js";
-
 export const INTAKE_HEADING = "## 6. HTTP intake: POST /v1/cancels under load";
 const GOAL_P99_MS = 50;
 
@@ -46,17 +45,6 @@ export function intakeSection(r: IntakeResult): string[] {
 }
 
 /** Puts the section into an existing report, in place of the one it had (before the findings). */
-export function writeIntakeSection(path: string, r: IntakeResult): void {
-  const md = readFileSync(path, "utf8");
-  const section = intakeSection(r).join("\n");
-  const start = md.indexOf(INTAKE_HEADING);
-  const next = (from: number) => {
-    const i = md.indexOf("\n## ", from);
-    return i < 0 ? md.length : i + 1;
-  };
-  const updated =
-    start >= 0
-      ? `${md.slice(0, start)}${section}\n${md.slice(next(start + INTAKE_HEADING.length))}`
-      : md.replace("## What limits the numbers", `${section}\n## What limits the numbers`);
-  writeFileSync(path, updated);
+export function putIntakeSection(path: string, r: IntakeResult): void {
+  putSection(path, INTAKE_HEADING, intakeSection(r).join("\n"));
 }

@@ -1,9 +1,8 @@
 /** The "cheaper jobs" section of docs/benchmarks.md, written with the rest or on its own. */
-import { readFileSync, writeFileSync } from "node:fs";
 import { round } from "./common.js";
 import type { LeanResult } from "./lean.js";
+import { putSection } from "./put-section.js";
 import { rows } from "./report.js";
-
 export const LEAN_HEADING = "## 10. Cheaper jobs: Redis commands, memory, pipeline against the plain loop";
 const GOAL_RATIO = 0.9;
 const GOAL_BYTES = 1024;
@@ -63,17 +62,6 @@ export function leanSection(r: LeanResult): string[] {
 }
 
 /** Puts the section into an existing report, in place of the one it had (before the findings). */
-export function writeLeanSection(path: string, r: LeanResult): void {
-  const md = readFileSync(path, "utf8");
-  const section = leanSection(r).join("\n");
-  const start = md.indexOf(LEAN_HEADING);
-  const next = (from: number) => {
-    const i = md.indexOf("\n## ", from);
-    return i < 0 ? md.length : i + 1;
-  };
-  const updated =
-    start >= 0
-      ? `${md.slice(0, start)}${section}\n${md.slice(next(start + LEAN_HEADING.length))}`
-      : md.replace("## What limits the numbers", `${section}\n## What limits the numbers`);
-  writeFileSync(path, updated);
+export function putLeanSection(path: string, r: LeanResult): void {
+  putSection(path, LEAN_HEADING, leanSection(r).join("\n"));
 }

@@ -7,19 +7,20 @@ import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { BUDGET_WINDOWS, type BudgetResult, DRAIN_SCENARIOS, measureBudget } from "./budget.js";
 import { measureCampaignDrain } from "./campaign-drain.js";
-import { writeCampaignSection } from "./campaign-report.js";
+import { putCampaignSection } from "./campaign-report.js";
 import { type ChecksResult, measureChecks } from "./checks.js";
-import { writeChecksSection } from "./checks-report.js";
+import { putChecksSection } from "./checks-report.js";
 import { median, REDIS_URL, ROOT, redis } from "./common.js";
+import { measureFairness, putFairnessSection } from "./fairness.js";
 import { measureIntake } from "./intake.js";
-import { writeIntakeSection } from "./intake-report.js";
+import { putIntakeSection } from "./intake-report.js";
 import { measureLatency } from "./latency.js";
 import { measureLean } from "./lean.js";
-import { writeLeanSection } from "./lean-report.js";
+import { putLeanSection } from "./lean-report.js";
 import { measureMemory } from "./memory.js";
 import { type Machine, type TierSummary, writeReport } from "./report.js";
 import { measureSeen } from "./seen.js";
-import { writeSeenSection } from "./seen-report.js";
+import { putSeenSection } from "./seen-report.js";
 import { closeBench, type Measured, measureTier, openBench, type TierSpec } from "./throughput.js";
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
@@ -70,18 +71,7 @@ async function machine(): Promise<Machine> {
   };
 }
 
-// BENCH_ONLY=intake: only the HTTP intake, its section put into the existing docs/benchmarks.md.
-if (process.env.BENCH_ONLY === "intake") {
-  say(
-    `intake: POST /v1/cancels at 200/s for 30 s, load average ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(" ")}`,
-  );
-  const intake = await measureIntake(200, 30);
-  writeIntakeSection(join(ROOT, "docs", "benchmarks.md"), intake);
-  say(`intake: p50 ${intake.p50} ms, p99 ${intake.p99} ms; wrote section 6 of docs/benchmarks.md`);
-  process.exit(0);
-}
+const DOC = join(ROOT, "docs", "benchmarks.md");
 
 /** Batched state checks: one GET per check (before), then as shipped (after). */
 async function measureAllChecks(): Promise<ChecksResult[]> {
@@ -100,38 +90,58 @@ async function measureAllChecks(): Promise<ChecksResult[]> {
   return results;
 }
 
-// BENCH_ONLY=checks: only the batched state checks, their section put into the existing docs/benchmarks.md.
-if (process.env.BENCH_ONLY === "checks") {
-  writeChecksSection(join(ROOT, "docs", "benchmarks.md"), await measureAllChecks());
-  say("checks: wrote section 7 of docs/benchmarks.md");
-  process.exit(0);
-}
+/**
+ * The sections measured after the main report (sections 7 and on), each put into docs/benchmarks.md
+ * in place of its earlier figures; `BENCH_ONLY=<name>` runs one alone (`intake` too).
+ */
+const SECTIONS: Record<string, () => Promise<void>> = {
+  checks: async () => putChecksSection(DOC, await measureAllChecks()),
+  seen: async () => {
+    say("seen: a campaign of 1,000 actions, 60% terminal, before and after its checks before enqueuing");
+    const seen = await measureSeen(1_000, 0.6);
+    say(`seen: ${seen.before.perAction} -> ${seen.after.perAction} calls per action`);
+    putSeenSection(DOC, seen);
+  },
+  campaign: async () => {
+    say("campaign: 1,000 actions (60% terminal) at 10/1s,150/1m, share 0.8, 3 workers");
+    const campaign = await measureCampaignDrain();
+    say(`campaign: drained in ${(campaign.drainMs / 1000).toFixed(1)} s`);
+    putCampaignSection(DOC, campaign);
+  },
+  lean: async () => {
+    say("cheaper jobs: Redis commands per job, memory per waiting job, pipeline against plain loop");
+    const lean = await measureLean(JOBS, RUNS, say);
+    say(`lean: ${(100 * lean.ratio).toFixed(1)}% of the plain loop`);
+    putLeanSection(DOC, lean);
+  },
+  fairness: async () => {
+    say("tenants: fairness before and after the paced enqueue, and the cost of 200 tenants");
+    putFairnessSection(DOC, await measureFairness(say));
+  },
+};
 
-// BENCH_ONLY=seen: only the campaign checks (calls per action), its section put into docs/benchmarks.md.
-if (process.env.BENCH_ONLY === "seen") {
-  say("seen: a campaign of 1,000 actions, 60% terminal, before and after its checks before enqueuing");
-  const seen = await measureSeen(1_000, 0.6);
-  writeSeenSection(join(ROOT, "docs", "benchmarks.md"), seen);
-  say(`seen: ${seen.before.perAction} -> ${seen.after.perAction} calls per action; wrote section 8`);
-  process.exit(0);
-}
-
-// BENCH_ONLY=campaign: only the campaign drain and its ETA (section 9), put into the existing report.
-if (process.env.BENCH_ONLY === "campaign") {
-  say("campaign: 1,000 actions (60% terminal) at 10/1s,150/1m, share 0.8, 3 workers");
-  const campaign = await measureCampaignDrain();
-  writeCampaignSection(join(ROOT, "docs", "benchmarks.md"), campaign);
+const only = process.env.BENCH_ONLY;
+if (only === "intake") {
   say(
-    `campaign: drained in ${(campaign.drainMs / 1000).toFixed(1)} s; wrote section 9 of docs/benchmarks.md`,
+    `intake: POST /v1/cancels at 200/s for 30 s, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`,
   );
+  const intake = await measureIntake(200, 30);
+  putIntakeSection(DOC, intake);
+  say(`intake: p50 ${intake.p50} ms, p99 ${intake.p99} ms; wrote its section of docs/benchmarks.md`);
   process.exit(0);
 }
-
-// BENCH_ONLY=lean: only the cost of a job (Redis commands, memory, pipeline against the plain loop).
-if (process.env.BENCH_ONLY === "lean") {
-  const lean = await measureLean(JOBS, RUNS, say);
-  writeLeanSection(join(ROOT, "docs", "benchmarks.md"), lean);
-  say(`lean: ${(100 * lean.ratio).toFixed(1)}% of the plain loop; wrote section 10 of docs/benchmarks.md`);
+if (only !== undefined) {
+  const section = SECTIONS[only];
+  if (!section) {
+    process.stderr.write(
+      `BENCH_ONLY=${only} names no section; use intake or ${Object.keys(SECTIONS).join(", ")}.\n`,
+    );
+    process.exit(2);
+  }
+  await section();
+  say(`${only}: wrote its section of docs/benchmarks.md`);
   process.exit(0);
 }
 
@@ -183,20 +193,11 @@ say("latency: 1 job / 50 ms for 20 s, then urgent cancels behind a campaign");
 const latency = await measureLatency(20, 50);
 say(`latency: p50 ${latency.p50} ms, urgent ${latency.urgentMs.join(", ")} ms`);
 
-say("seen: a campaign of 1,000 actions, 60% terminal, before and after its checks before enqueuing");
-const seen = await measureSeen(1_000, 0.6);
-say(`seen: ${seen.before.perAction} -> ${seen.after.perAction} calls per action`);
-
 say("intake: POST /v1/cancels at 200/s for 30 s, a worker running");
 const intake = await measureIntake(200, 30);
 say(`intake: p50 ${intake.p50} ms, p99 ${intake.p99} ms`);
 
-const checks = await measureAllChecks();
-say("campaign: 1,000 actions (60% terminal) at 10/1s,150/1m, share 0.8, 3 workers");
-const campaign = await measureCampaignDrain();
-say(`campaign: drained in ${(campaign.drainMs / 1000).toFixed(1)} s`);
-
-const table = writeReport(join(ROOT, "docs", "benchmarks.md"), {
+const table = writeReport(DOC, {
   host,
   jobs: JOBS,
   warmup: WARMUP,
@@ -209,12 +210,7 @@ const table = writeReport(join(ROOT, "docs", "benchmarks.md"), {
   intake,
   elapsedS: (Date.now() - started) / 1000,
 });
-writeChecksSection(join(ROOT, "docs", "benchmarks.md"), checks);
-writeSeenSection(join(ROOT, "docs", "benchmarks.md"), seen);
-writeCampaignSection(join(ROOT, "docs", "benchmarks.md"), campaign);
-say("cheaper jobs: Redis commands per job, memory per waiting job, pipeline against plain loop");
-const lean = await measureLean(JOBS, RUNS, say);
-writeLeanSection(join(ROOT, "docs", "benchmarks.md"), lean);
+for (const section of Object.values(SECTIONS)) await section();
 process.stdout.write(
   `${table}\nWrote docs/benchmarks.md in ${((Date.now() - started) / 1000).toFixed(0)} s.\n`,
 );

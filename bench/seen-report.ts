@@ -1,9 +1,8 @@
 /** The campaign-checks section of docs/benchmarks.md, written with the rest or on its own. */
-import { readFileSync, writeFileSync } from "node:fs";
 import { round } from "./common.js";
+import { putSection } from "./put-section.js";
 import { rows } from "./report.js";
 import type { SeenPhase, SeenResult } from "./seen.js";
-
 export const SEEN_HEADING = "## 8. Campaign checks before enqueuing: calls per action";
 const GOAL = 0.5;
 
@@ -61,17 +60,6 @@ export function seenSection(r: SeenResult): string[] {
 }
 
 /** Puts the section into an existing report, in place of the one it had (before the findings). */
-export function writeSeenSection(path: string, r: SeenResult): void {
-  const md = readFileSync(path, "utf8");
-  const section = seenSection(r).join("\n");
-  const start = md.indexOf(SEEN_HEADING);
-  const next = (from: number) => {
-    const i = md.indexOf("\n## ", from);
-    return i < 0 ? md.length : i + 1;
-  };
-  const updated =
-    start >= 0
-      ? `${md.slice(0, start)}${section}\n${md.slice(next(start + SEEN_HEADING.length))}`
-      : md.replace("## What limits the numbers", `${section}\n## What limits the numbers`);
-  writeFileSync(path, updated);
+export function putSeenSection(path: string, r: SeenResult): void {
+  putSection(path, SEEN_HEADING, seenSection(r).join("\n"));
 }

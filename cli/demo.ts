@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Producer } from "../jobs/producer.js";
 import { parseConfig } from "../shared/config/config.js";
@@ -9,6 +9,7 @@ import { connectRedis } from "../shared/redis/connection.js";
 import { ensureServerCert } from "../sim/certs.js";
 import { type Simulator, startSimulator } from "../sim/server.js";
 import { ProgressView, printSummary } from "./campaign-view.js";
+import { demoSimTenants, fairnessLines, otherTenantsTraffic, writeDemoTenantsFile } from "./demo-tenants.js";
 import { freePort } from "./free-port.js";
 import { SIMULATOR_DEFAULTS } from "./simulator-options.js";
 
@@ -16,11 +17,14 @@ import { SIMULATOR_DEFAULTS } from "./simulator-options.js";
 const { tenant: TENANT, clientId: CLIENT, clientSecret: SECRET } = SIMULATOR_DEFAULTS;
 /** Faster than Microsoft's 100/min, so the demo shows budgeting, throttling and retries in seconds. */
 const DEMO_LIMITS = "150/5s";
+const DEMO_WINDOW = { limit: 150, windowMs: 5_000 };
 
 export interface DemoOptions {
   env: NodeJS.ProcessEnv;
   actions: number;
   workers: number;
+  /** More than 1: tenant-1 runs the campaign while each other tenant sends an urgent cancel and a small campaign. */
+  tenants?: number;
   out: NodeJS.WritableStream;
 }
 
@@ -31,19 +35,24 @@ export interface DemoOptions {
  */
 export async function runDemo(options: DemoOptions): Promise<number> {
   const say = (line: string) => options.out.write(`${line}\n`);
+  const tenantCount = options.tenants ?? 1;
   const redisServer = await ensureRedis(options.env.REDIS_URL ?? "redis://127.0.0.1:6379", say);
   const certDir = join(process.cwd(), ".cache", "demo-certs");
   const tls = ensureServerCert(certDir);
   let sim: Simulator | undefined;
   const workers: ChildProcess[] = [];
   let producer: Producer | undefined;
+  const tenantsFile = join(certDir, `tenants-${process.pid}.json`);
   try {
     sim = await startSimulator({
       tls: { key: readFileSync(tls.keyPath), cert: readFileSync(tls.certPath) },
       tenantId: TENANT,
       clientId: CLIENT,
       clientSecret: SECRET,
-      rateLimits: [{ limit: 150, windowMs: 5_000 }],
+      rateLimits: [DEMO_WINDOW],
+      ...(tenantCount > 1
+        ? { tenantName: "tenant-1", tenants: demoSimTenants(tenantCount, DEMO_WINDOW) }
+        : {}),
       faults: { p429: 0.02, p500: 0.02 },
       drift: { intervalMs: 500, stepProbability: 0.02 },
       seed: 7,
@@ -64,6 +73,10 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       NODE_EXTRA_CA_CERTS: tls.certPath,
     };
     delete env.AZURE_CLIENT_CERTIFICATE_PATH;
+    if (tenantCount > 1) {
+      env.MDE_TENANTS_FILE = tenantsFile;
+      writeDemoTenantsFile(sim, tenantsFile, DEMO_LIMITS);
+    } else delete env.MDE_TENANTS_FILE;
     const config = parseConfig(env);
     say(
       `Simulator: ${sim.url} (Defender API and Entra ID, ${DEMO_LIMITS} per endpoint, random 429s and 500s)`,
@@ -82,6 +95,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       comment: "mde-cancel demo",
     });
     say(`Campaign ${started.campaignId}: ${started.added} actions enqueued\n`);
+    const others =
+      tenantCount > 1 ? otherTenantsTraffic(producer, sim, started.campaignId) : Promise.resolve([]);
 
     const view = new ProgressView(options.out, Boolean((options.out as NodeJS.WriteStream).isTTY));
     const record = await producer.waitForCampaign(started.campaignId, {
@@ -105,8 +120,11 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     say(`  terminal actions skipped  ${record.counts.already_terminal} (no cancel sent)`);
     say(`  ids Defender did not know ${record.counts.not_found} (re-checked for NOT_FOUND_GRACE_MS first)`);
     say(`  token requests            ${sim.tokenRequests()} (msal cache shared by each worker's jobs)`);
+    if (tenantCount > 1)
+      for (const line of fairnessLines(await others, DEMO_WINDOW, config.campaignBudgetShare)) say(line);
     return record.counts.failed > 0 ? 1 : 0;
   } finally {
+    rmSync(tenantsFile, { force: true });
     for (const w of workers) w.kill("SIGTERM");
     await Promise.all(
       workers.map(

@@ -48,9 +48,11 @@ export async function addCampaignJobs(
   campaign: CampaignJobs,
   actionIds: string[],
   seen: ReadonlyMap<string, SeenStatus> = new Map(),
+  /** Each job's delay (ms) when the campaign paces its enqueue (campaign-pace.ts); none by default. */
+  delays: readonly number[] = [],
 ): Promise<{ added: number; alreadyQueued: string[] }> {
   const { campaignId, tenantId } = campaign;
-  const planned = actionIds.map((machineActionId) => ({
+  const planned = actionIds.map((machineActionId, k) => ({
     name: CANCEL_JOB_NAME,
     // No comment: the campaign's record holds it once, the worker reads it there (withCampaignComment).
     data: {
@@ -64,6 +66,7 @@ export async function addCampaignJobs(
       jobId: newJobId(),
       deduplication: { id: deduplicationId(tenantId, machineActionId) },
       priority: campaign.priority,
+      ...((delays[k] ?? 0) > 0 ? { delay: delays[k] } : {}),
       ...retentionOptions(campaign),
     },
   }));

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Queue } from "bullmq";
+import { isTerminal } from "../shared/contract/cancel-result.js";
 import { isGuid } from "../shared/contract/guid.js";
 import { commentProblem, MAX_PRIORITY, validPriority } from "../shared/contract/limits.js";
 import type { SeenStatus } from "../shared/contract/seen-status.js";
@@ -11,6 +12,7 @@ import type { CampaignStore } from "../shared/redis/campaign-store.js";
 import type { RateLimiter } from "../shared/redis/rate-limiter.js";
 import { redisFailure } from "../shared/redis/redis-failure.js";
 import { addCampaignJobs } from "./campaign-jobs.js";
+import type { CampaignPace } from "./campaign-pace.js";
 
 /** Campaign jobs wait behind every job without a priority (a playbook's urgent cancel). */
 export const DEFAULT_CAMPAIGN_PRIORITY = 1000;
@@ -48,6 +50,8 @@ export interface CampaignExtras {
    * filter's answer); the jobs carry it, so a worker skips what is settled. Default: nothing.
    */
   look?: (ids: string[]) => Promise<ReadonlyMap<string, SeenStatus>>;
+  /** Adds each job delayed to when its tenant's campaign budget allows it (campaign-pace.ts). */
+  pace?: CampaignPace;
 }
 
 export function newCampaignId(now = new Date()): string {
@@ -118,7 +122,16 @@ export async function startCampaign(
         ids = ids.filter((_, k) => !outcomes[k]);
       }
       const seen = await extras.look?.(ids);
-      const chunk = await addCampaignJobs(queue, store, { ...req, campaignId, priority }, ids, seen);
+      // Only jobs that will call Defender take paced slots: one seen terminal finishes at once, free.
+      const calling = ids.filter((id) => !isTerminal(seen?.get(id)?.status ?? ""));
+      const slots = (await extras.pace?.delays(calling.length)) ?? [];
+      const slotOf = new Map(calling.map((id, k) => [id, slots[k] ?? 0]));
+      const delays = ids.map((id) => slotOf.get(id) ?? 0);
+      const campaign = { ...req, campaignId, priority };
+      const chunk = await addCampaignJobs(queue, store, campaign, ids, seen, delays);
+      await extras.pace?.giveBack(Math.min(calling.length, ids.length - chunk.added));
+      // The ETA counts no call for these (their jobs may not have finished yet).
+      if (calling.length < ids.length) await store.noteSeenTerminal(campaignId, ids.length - calling.length);
       added += chunk.added;
       alreadyQueued.push(...chunk.alreadyQueued);
       const request = { requestedBy: req.requestedBy, tenantId: req.tenantId, campaignId };

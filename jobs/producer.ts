@@ -13,6 +13,7 @@ import { AuditLog, type AuditSink, type AuditWho } from "../shared/redis/audit-l
 import { CallbackStore } from "../shared/redis/callback-store.js";
 import { type CampaignRecord, CampaignStore } from "../shared/redis/campaign-store.js";
 import { connectRedis, type RedisConnection } from "../shared/redis/connection.js";
+import { PaceCursor } from "../shared/redis/pace-cursor.js";
 import { keyPrefix, openQueue } from "../shared/redis/queues.js";
 import { RateLimiterLog } from "../shared/redis/rate-limiter-log.js";
 import { campaignLook, DRY_RUN_LOOKUP, lookupActions } from "./action-lookup.js";
@@ -26,6 +27,7 @@ import {
   type ResolvedSource,
   resolveSource,
 } from "./campaign-order.js";
+import { campaignPace, type PaceBudget } from "./campaign-pace.js";
 import { loadOf, type ProgressSample, waitForCampaign } from "./campaign-progress.js";
 import { DefenderClients } from "./defender-clients.js";
 import { type Enqueued, type EnqueueOptions, enqueueCancels } from "./enqueue.js";
@@ -77,6 +79,7 @@ export class Producer {
   private readonly queue: Queue;
   private readonly store: CampaignStore;
   private readonly budgets: TenantBudgets;
+  private readonly pace: PaceCursor;
   private readonly auditLog: AuditLog;
   private readonly limiterLog: RateLimiterLog;
   /**
@@ -99,6 +102,7 @@ export class Producer {
     this.queue = this.openQueue(config.cancelQueue);
     this.store = new CampaignStore(redis, keyPrefix(config), config.resultRetentionMs);
     this.budgets = new TenantBudgets(config, redis);
+    this.pace = new PaceCursor(redis, keyPrefix(config));
     this.defender = new DefenderClients(config, redis, options);
     this.logger = options.logger;
     this.auditLog = new AuditLog(redis, keyPrefix(config), config.auditRetentionMs);
@@ -178,6 +182,7 @@ export class Producer {
       audit: this.auditing ? this.audit(options.who) : undefined,
       callbacks: this.callbacks,
       look: campaignLook({ listed, listedAt, client, tenantId, logger: this.logger }),
+      pace: campaignPace(this.pace, tenantId, this.budgetOf(tenantId)),
     };
     const request = {
       ids,
@@ -201,6 +206,9 @@ export class Producer {
   async abortCampaign(campaignId: string): Promise<{ campaignId: string; aborted: number }> {
     const deps = { queue: this.queue, store: this.store, redis: this.redis, config: this.config };
     const aborted = await abortCampaign(deps, campaignId);
+    // Its jobs' slots of the tenant's pace are free again for the tenant's next campaign.
+    const tenantId = (await this.store.get(campaignId))?.tenantId ?? this.config.tenantId;
+    if (tenantId) await campaignPace(this.pace, tenantId, this.budgetOf(tenantId)).giveBack(aborted);
     return { campaignId, aborted };
   }
 
@@ -237,12 +245,16 @@ export class Producer {
     return this.store.failedActions(campaignId);
   }
 
-  /** Polls until every action of the campaign has its outcome; undefined once `signal` aborts (the campaign runs on). */
-  waitForCampaign(
+  /**
+   * Polls until every action of the campaign has its outcome; undefined once `signal` aborts (the
+   * campaign runs on). Its ETA is bounded by the campaign's tenant's budget, not the deployment's.
+   */
+  async waitForCampaign(
     campaignId: string,
     options: { signal?: AbortSignal; intervalMs?: number; onSample?: (sample: ProgressSample) => void } = {},
   ): Promise<CampaignRecord | undefined> {
-    const { rateLimits, campaignBudgetShare } = this.config;
+    const tenantId = (await this.store.get(campaignId))?.tenantId;
+    const { rateLimits, campaignBudgetShare } = tenantId ? this.budgetOf(tenantId) : this.config;
     const longestMs = Math.max(...rateLimits.map((w) => w.windowMs));
     return waitForCampaign(this.store, campaignId, {
       ...options,
@@ -313,6 +325,11 @@ export class Producer {
       store: this.store,
       client: () => this.defender.client(order.tenantId),
     });
+  }
+
+  /** A tenant's budget: its own from the tenants file, the deployment's (MDE_RATE_LIMITS) otherwise. */
+  private budgetOf(tenantId: string): PaceBudget {
+    return this.tenants.resolve(tenantId) ?? this.config;
   }
 
   /** The id of the tenant `named` stands for; a UsageError naming it when it stands for none. */

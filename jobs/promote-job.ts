@@ -1,11 +1,11 @@
-import { ErrorCode, type Queue } from "bullmq";
+import { ErrorCode, type Job, type Queue } from "bullmq";
 import { CAMPAIGN_BUDGET_DELAY } from "../shared/redis/queues.js";
 
 /**
  * Makes the job that holds an action urgent, for an urgent enqueue (no priority) that found it:
  * when the job is waiting or delayed with a priority, the priority is removed (the worker then runs
  * it in the urgent budget class: worker/budget-class.ts), and a delay the worker took only for
- * campaign budget ends at once; a delay for a 429 pause, a 404 re-check or a backoff is kept. Returns
+ * campaign budget (or the campaign's pace, at enqueue) ends at once; a delay for a 429 pause, a 404 re-check or a backoff is kept. Returns
  * whether the job was promoted; an active or finished job is left as it is.
  *
  * Two of BullMQ's own calls, each one atomic Lua script that moves the job only from the set it is
@@ -29,13 +29,24 @@ export async function promoteJob(queue: Queue, jobId: string): Promise<boolean> 
     if (codeOf(err) === ErrorCode.JobNotExist) return false; // finished and removed meanwhile
     throw err;
   }
-  const delayedFor = (job.progress as { delayedFor?: unknown } | undefined)?.delayedFor;
-  if (state === "delayed" && delayedFor === CAMPAIGN_BUDGET_DELAY) {
+  if (state === "delayed" && delayedOnlyForBudget(job)) {
     await job.promote().catch((err: unknown) => {
       if (codeOf(err) !== ErrorCode.JobNotInState) throw err; // no longer delayed: nothing to end
     });
   }
   return true;
+}
+
+/**
+ * A delay the worker took only for campaign budget (recorded in its progress), or the pace a
+ * campaign added its job with (jobs/campaign-pace.ts): a campaign job delayed before it ever ran
+ * waits for nothing but its tenant's campaign budget.
+ */
+export function delayedOnlyForBudget(job: Pick<Job, "progress" | "processedOn" | "data">): boolean {
+  const delayedFor = (job.progress as { delayedFor?: unknown } | undefined)?.delayedFor;
+  if (delayedFor === CAMPAIGN_BUDGET_DELAY) return true;
+  const pacedAtEnqueue = !job.processedOn && typeof job.data?.campaignId === "string";
+  return pacedAtEnqueue && delayedFor === undefined;
 }
 
 function codeOf(err: unknown): unknown {

@@ -28,7 +28,8 @@ export function newJobId(): string {
  * What a worker records in a job's progress (`delayedFor`) when it puts the job back to wait only
  * because the campaign's share of the budget was spent. An urgent enqueue that promotes such a job
  * may wake it at once (jobs/promote-job.ts); any other delay (a 429 pause, a 404 re-check, a backoff)
- * is kept.
+ * is kept. A campaign job delayed before it ever ran waits for its campaign's pace
+ * (jobs/campaign-pace.ts), also only for budget: promotion wakes it too.
  */
 export const CAMPAIGN_BUDGET_DELAY = "campaign_budget";
 

@@ -148,7 +148,12 @@ describe("mde-cancel campaign --ids-file", () => {
     ]);
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ campaignId: "big", added: 20_000, alreadyQueued: [] });
-    expect(await h.cancelQueue.getJobCounts("prioritized")).toEqual({ prioritized: 20_000 });
+    // Paced at 1,200 an hour (80% of 1,500/h): the first minute's 20 may run now, the rest wait
+    // delayed to their slot, 3 s apart (jobs/campaign-pace.ts).
+    expect(await h.cancelQueue.getJobCounts("prioritized", "delayed")).toEqual({
+      prioritized: 20,
+      delayed: 19_980,
+    });
     expect(h.sim.requests.filter((r) => r.endpoint === "list")).toHaveLength(500);
     const status = await cli(["status", "--json"]);
     expect(JSON.parse(status.stdout).campaigns).toEqual([

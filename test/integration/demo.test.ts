@@ -24,6 +24,20 @@ describe("mde-cancel demo (the README's first command)", () => {
     expect(run.ms).toBeLessThan(60_000);
   });
 
+  it("with --tenants 2, shows the other tenant's urgent cancel and campaign while tenant-1's drains", async () => {
+    const prefix = uniquePrefix();
+    prefixes.push(prefix);
+    const run = await runCli(["demo", "--actions", "60", "--workers", "1", "--tenants", "2"], {
+      REDIS_URL,
+      QUEUE_PREFIX: prefix,
+    });
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/total\s+60/);
+    expect(run.stdout).toMatch(/Fairness: the other tenants, while tenant-1 drained its campaign/);
+    expect(run.stdout).toMatch(/tenant-2\s+urgent cancel\s+[\d.]+ s\s+campaign of 60\s+[\d.]+ s/);
+  });
+
   it("starts a private redis-server when none answers at REDIS_URL", async () => {
     const run = await runCli(["demo", "--actions", "20", "--workers", "1"], {
       REDIS_URL: "redis://127.0.0.1:1",

@@ -2,6 +2,7 @@ import type { Job } from "bullmq";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { Producer } from "../../jobs/producer.js";
+import { delayedOnlyForBudget } from "../../jobs/promote-job.js";
 import type { ActionStatus } from "../../sim/machine-action.js";
 import type { JobState } from "../../worker/job-state.js";
 import { type Harness, startHarness, TENANT } from "../support/harness.js";
@@ -61,11 +62,10 @@ describe("an urgent enqueue of an action a campaign holds", () => {
     const ids = add(16);
     await campaign(ids, "drain");
     await h.startWorker();
-    // The campaign may use 2 calls a second: the worker soon puts most of its jobs to sleep for budget.
+    // The campaign may use 2 calls a second: its pace (at enqueue) or the worker (a refused run)
+    // keeps most of its jobs delayed for campaign budget.
     const sleeping = await waitFor("campaign jobs delayed for campaign budget", async () => {
-      const jobs = (await h.cancelQueue.getJobs(["delayed"])).filter(
-        (j) => delayedFor(j) === "campaign_budget",
-      );
+      const jobs = (await h.cancelQueue.getJobs(["delayed"])).filter(delayedOnlyForBudget);
       return jobs.length >= 8 ? jobs : undefined;
     });
     // The one due last: every other unfinished campaign job is ahead of it.
@@ -97,6 +97,22 @@ describe("an urgent enqueue of an action a campaign holds", () => {
     expect(finishingAfter(freshDone)).toBeGreaterThanOrEqual(ahead.length - 2);
     // Still the campaign's: its record counts it.
     expect(await producer.campaign("drain")).toMatchObject({ total: 16, done: 16 });
+  });
+
+  it("promotes a job its campaign's pace delayed at enqueue: the delay ends at once", async () => {
+    const { h, producer } = await tightBudget();
+    const ids = add(4);
+    await campaign(ids, "paced");
+    // 2 campaign calls a second: two jobs may run now, the others are due a slot (500 ms) apart.
+    expect(await h.cancelQueue.getJobCounts("prioritized", "delayed")).toEqual({
+      prioritized: 2,
+      delayed: 2,
+    });
+    const last = await dueLast(h, await h.cancelQueue.getJobs(["delayed"]));
+    const urgent = await producer.enqueue([{ machineActionId: last.data.machineActionId, comment: "now" }]);
+    expect(urgent).toMatchObject([{ jobId: last.id, added: false, promoted: true }]);
+    expect(await h.cancelQueue.getJobState(last.id as string)).toBe("waiting");
+    expect(Number((await h.cancelQueue.getJob(last.id as string))?.priority)).toBe(0);
   });
 
   it("promotes a job waiting in the prioritized set, once, and only for an enqueue without a priority", async () => {
