@@ -92,7 +92,10 @@ export class DefenderClient {
       baseURL: options.baseUrl,
       timeout: options.timeoutMs,
       // One keep-alive pool for every call: a cancel goes out on the socket its check used.
-      httpsAgent: new GatedAgent({ keepAlive: true, maxSockets: 32 }, () => this.gate(), options.timeoutMs),
+      // No socket limit (the worker's concurrency bounds the calls): a request queued for a free
+      // socket would be written late, after a pause set meanwhile, on a kept-alive socket that skips
+      // the gate. Each request gets an idle socket at once, or a new, gated connection.
+      httpsAgent: new GatedAgent({ keepAlive: true }, () => this.gate(), options.timeoutMs),
       validateStatus: () => true,
       maxRedirects: 0,
       headers: { Accept: "application/json" },
