@@ -3,6 +3,9 @@ import { OperationalError } from "../shared/core/errors.js";
 import { withTimeout } from "../shared/core/with-timeout.js";
 import { ENDPOINTS, type Endpoint } from "../shared/defender/endpoints.js";
 import type { RateLimiterStatus } from "../shared/redis/rate-limiter.js";
+
+type WindowStatus = RateLimiterStatus["windows"][number];
+
 import type { MetricsSources, MetricsTenant } from "./metrics.js";
 
 /** A Redis that stopped answering must not make the scrape time out: its series go missing instead. */
@@ -65,30 +68,30 @@ export function registerLiveMetrics(registers: Registry[], sources: MetricsSourc
       else this.set(oldest[0] ? Math.max(0, (Date.now() - oldest[0].timestamp) / 1000) : 0);
     },
   });
-  new Gauge({
-    name: "mde_rate_limit_budget_left",
-    help: "Calls left in each rate-limit window, by tenant, endpoint and window (shared by all workers).",
-    labelNames: ["tenant", "endpoint", "window"],
-    registers,
-    async collect() {
-      this.reset();
-      for (const [{ label: tenant }, endpoint, status] of await limiterStatus())
-        for (const w of status?.windows ?? [])
-          this.set({ tenant, endpoint, window: windowLabel(w.windowMs) }, w.left);
-    },
-  });
-  new Gauge({
-    name: "mde_rate_limit_used_ratio",
-    help: "Share of each rate-limit window in use (calls counted in it, answered or open, over its limit), by tenant, endpoint and window (shared by all workers).",
-    labelNames: ["tenant", "endpoint", "window"],
-    registers,
-    async collect() {
-      this.reset();
-      for (const [{ label: tenant }, endpoint, status] of await limiterStatus())
-        for (const w of status?.windows ?? [])
-          this.set({ tenant, endpoint, window: windowLabel(w.windowMs) }, w.used / w.limit);
-    },
-  });
+  // Two views of the same limiter read: what is left, and the share in use.
+  const perWindow = (name: string, help: string, value: (w: WindowStatus) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ["tenant", "endpoint", "window"],
+      registers,
+      async collect() {
+        this.reset();
+        for (const [{ label: tenant }, endpoint, status] of await limiterStatus())
+          for (const w of status?.windows ?? [])
+            this.set({ tenant, endpoint, window: windowLabel(w.windowMs) }, value(w));
+      },
+    });
+  perWindow(
+    "mde_rate_limit_budget_left",
+    "Calls left in each rate-limit window, by tenant, endpoint and window (shared by all workers).",
+    (w) => w.left,
+  );
+  perWindow(
+    "mde_rate_limit_used_ratio",
+    "Share of each rate-limit window in use (calls counted in it, answered or open, over its limit), by tenant, endpoint and window (shared by all workers).",
+    (w) => w.used / w.limit,
+  );
   new Gauge({
     name: "mde_rate_limit_paused_seconds",
     help: "Remaining pause after a 429, by tenant and endpoint (shared by all workers).",
