@@ -19,7 +19,7 @@ import { RateLimiterLog } from "../shared/redis/rate-limiter-log.js";
 import { campaignLook, DRY_RUN_LOOKUP, lookupActions } from "./action-lookup.js";
 import { type CampaignStart, checkCampaign, clearStaleTickets, startCampaign } from "./campaign.js";
 import { abortCampaign } from "./campaign-abort.js";
-import { campaignEtaMs } from "./campaign-eta.js";
+import { CampaignClock } from "./campaign-clock.js";
 import {
   type CampaignOrder,
   type ConfirmCampaign,
@@ -27,8 +27,8 @@ import {
   type ResolvedSource,
   resolveSource,
 } from "./campaign-order.js";
-import { campaignPace, type PaceBudget } from "./campaign-pace.js";
-import { loadOf, type ProgressSample, waitForCampaign } from "./campaign-progress.js";
+import { campaignPace } from "./campaign-pace.js";
+import type { ProgressSample } from "./campaign-progress.js";
 import { DefenderClients } from "./defender-clients.js";
 import { type Enqueued, type EnqueueOptions, enqueueCancels } from "./enqueue.js";
 import { type JobView, viewJob } from "./job-view.js";
@@ -81,7 +81,7 @@ export class Producer {
   private readonly budgets: TenantBudgets;
   private readonly pace: PaceCursor;
   private readonly auditLog: AuditLog;
-  private readonly limiterLog: RateLimiterLog;
+  private readonly clock: CampaignClock;
   /**
    * Callback registrations: `registerJob` or `registerCampaign` right after enqueueing or starting
    * (what finished in between still gets its delivery), `drop` to unsubscribe (the cancel goes
@@ -106,7 +106,12 @@ export class Producer {
     this.defender = new DefenderClients(config, redis, options);
     this.logger = options.logger;
     this.auditLog = new AuditLog(redis, keyPrefix(config), config.auditRetentionMs);
-    this.limiterLog = new RateLimiterLog(redis, keyPrefix(config));
+    this.clock = new CampaignClock(
+      this.store,
+      new RateLimiterLog(redis, keyPrefix(config)),
+      tenantsNow,
+      config,
+    );
     this.callbacks = new CallbackStore(redis, config);
     this.callbacks.queue.on("error", () => undefined);
   }
@@ -182,7 +187,7 @@ export class Producer {
       audit: this.auditing ? this.audit(options.who) : undefined,
       callbacks: this.callbacks,
       look: campaignLook({ listed, listedAt, client, tenantId, logger: this.logger }),
-      pace: campaignPace(this.pace, tenantId, this.budgetOf(tenantId)),
+      pace: campaignPace(this.pace, tenantId, this.clock.budgetOf(tenantId)),
     };
     const request = {
       ids,
@@ -208,7 +213,7 @@ export class Producer {
     const aborted = await abortCampaign(deps, campaignId);
     // Its jobs' slots of the tenant's pace are free again for the tenant's next campaign.
     const tenantId = (await this.store.get(campaignId))?.tenantId ?? this.config.tenantId;
-    if (tenantId) await campaignPace(this.pace, tenantId, this.budgetOf(tenantId)).giveBack(aborted);
+    if (tenantId) await campaignPace(this.pace, tenantId, this.clock.budgetOf(tenantId)).giveBack(aborted);
     return { campaignId, aborted };
   }
 
@@ -253,17 +258,7 @@ export class Producer {
     campaignId: string,
     options: { signal?: AbortSignal; intervalMs?: number; onSample?: (sample: ProgressSample) => void } = {},
   ): Promise<CampaignRecord | undefined> {
-    const tenantId = (await this.store.get(campaignId))?.tenantId;
-    const { rateLimits, campaignBudgetShare } = tenantId ? this.budgetOf(tenantId) : this.config;
-    const longestMs = Math.max(...rateLimits.map((w) => w.windowMs));
-    return waitForCampaign(this.store, campaignId, {
-      ...options,
-      budget: { windows: rateLimits, campaignShare: campaignBudgetShare },
-      history: async (record) => {
-        const tenantId = this.campaignTenant(record);
-        return tenantId === undefined ? {} : this.limiterLog.campaignCallAges(tenantId, longestMs);
-      },
-    });
+    return this.clock.wait(campaignId, options);
   }
 
   /** The results kept on finished jobs, oldest first, in one array; no results queue is consumed. */
@@ -295,23 +290,7 @@ export class Producer {
     const status = await this.withResultsQueues((queues) =>
       readStatus([this.queue, ...queues], budgetOf, this.store, tenants, this.callbacks),
     );
-    return { ...status, campaigns: await Promise.all(status.campaigns.map((c) => this.withEta(c))) };
-  }
-
-  /** The campaign with its time left at its tenant's budget (none for a tenant no longer served). */
-  private async withEta(record: CampaignRecord): Promise<CampaignRecord & { etaMs?: number }> {
-    const tenantId = this.campaignTenant(record);
-    const tenant = tenantId === undefined ? undefined : this.tenants.resolve(tenantId);
-    if (!tenant) return record;
-    const budget = { windows: tenant.rateLimits, campaignShare: tenant.campaignBudgetShare };
-    const longestMs = Math.max(...budget.windows.map((w) => w.windowMs));
-    const history = await this.limiterLog.campaignCallAges(tenant.tenantId, longestMs).catch(() => undefined);
-    return { ...record, etaMs: campaignEtaMs(loadOf(record), budget, history) };
-  }
-
-  /** The tenant a campaign's calls are counted for: its own, else (records before tenants) the default. */
-  private campaignTenant(record: CampaignRecord): string | undefined {
-    return record.tenantId ?? this.tenants.defaultTenant?.tenantId;
+    return { ...status, campaigns: await Promise.all(status.campaigns.map((c) => this.clock.withEta(c))) };
   }
 
   async close(): Promise<void> {
@@ -325,11 +304,6 @@ export class Producer {
       store: this.store,
       client: () => this.defender.client(order.tenantId),
     });
-  }
-
-  /** A tenant's budget: its own from the tenants file, the deployment's (MDE_RATE_LIMITS) otherwise. */
-  private budgetOf(tenantId: string): PaceBudget {
-    return this.tenants.resolve(tenantId) ?? this.config;
   }
 
   /** The id of the tenant `named` stands for; a UsageError naming it when it stands for none. */
