@@ -130,7 +130,8 @@ export async function measureTier(b: Bench, spec: TierSpec, flags: string[] = []
     redis: await redisCpuSeconds(b.r),
   });
   try {
-    const timeout = 180_000;
+    // A hang guard, not a measure: 21,000 jobs on a loaded 2-core machine may take minutes.
+    const timeout = 600_000;
     await waitFor(
       "warm-up",
       async () => ((await b.r.zcard(completed)) >= b.warmup ? true : undefined),
