@@ -55,12 +55,16 @@ describe("campaign --abort", () => {
     const { harness, producer } = await open();
     const ids = Array.from({ length: 5 }, () => harness.sim.store.add({ status: "Pending" }).id);
     const [sent, budget, inHand, waiting, promoted] = ids as [string, string, string, string, string];
-    await producer.startCampaign({
-      tenantId: TENANT,
-      source: { ids, label: "t" },
-      comment: "x",
-      campaignId: "ab",
-    });
+    await producer.startCampaign(
+      {
+        tenantId: TENANT,
+        source: { ids, label: "t" },
+        comment: "x",
+        campaignId: "ab",
+      },
+      // No checks before enqueuing: Defender hears of no action before the abort.
+      { lookUp: false },
+    );
     // As the worker leaves them: a job whose cancel went out and then backs off; one delayed for
     // budget before any cancel; one a worker is running now. The other two wait (prioritized).
     const next = manualWorker(harness);
@@ -163,12 +167,16 @@ describe("campaign --abort", () => {
     // WORKER_LOCK_MS 1 s: BullMQ's stalled check runs every second.
     const { harness, producer } = await open({ env: { WORKER_LOCK_MS: "1000" } });
     const id = harness.sim.store.add({ status: "Pending" }).id;
-    await producer.startCampaign({
-      tenantId: TENANT,
-      source: { ids: [id], label: "t" },
-      comment: "x",
-      campaignId: "d",
-    });
+    await producer.startCampaign(
+      {
+        tenantId: TENANT,
+        source: { ids: [id], label: "t" },
+        comment: "x",
+        campaignId: "d",
+      },
+      // No checks before enqueuing: Defender hears of no action before the abort.
+      { lookUp: false },
+    );
     const [job] = await harness.cancelQueue.getJobs(["prioritized"]);
     const decided: Partial<CancelResult> = {
       jobId: String(job?.id),
