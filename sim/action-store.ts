@@ -71,10 +71,11 @@ export class ActionStore {
   }
 
   /** Every action the API can see, in insertion order (so $skip paging is stable). */
-  list(): MachineAction[] {
+  list(match: (action: MachineAction) => boolean = () => true): MachineAction[] {
     const now = this.now();
+    // Matched before cloned: a filter over 20,000 actions must not copy them all.
     return [...this.actions.values()]
-      .filter((e) => e.visibleAfter <= now)
+      .filter((e) => e.visibleAfter <= now && match(e.action))
       .map((e) => structuredClone(e.action));
   }
 

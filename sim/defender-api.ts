@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { ActionStore } from "./action-store.js";
 import type { Reply } from "./entra.js";
 import { isoUtc, type MachineAction, TERMINAL_STATUSES } from "./machine-action.js";
-import { compileFilter, ODataFilterError } from "./odata-filter.js";
+import { evaluateFilter, ODataFilterError, parseFilter } from "./odata-filter.js";
 import { GUID_RE } from "./rng.js";
 
 /** Defender never documents cancelling a finished action; each answer seen in the wild is selectable. */
@@ -92,9 +92,15 @@ const ORDERABLE = ["creationDateTimeUtc", "lastUpdateDateTimeUtc"] as const;
 export function listActions(query: URLSearchParams, ctx: DefenderContext): Reply {
   const filterText = query.get("$filter");
   const orderText = query.get("$orderby");
-  let items = ctx.store.list();
+  let items: MachineAction[];
   try {
-    if (filterText !== null) items = items.filter(compileFilter(filterText));
+    const expr = filterText === null ? undefined : parseFilter(filterText);
+    // A state check names its ids: looked up, not found by scanning every action (as Defender's index would).
+    if (expr?.kind === "in" && expr.field === "id")
+      items = [...new Set(expr.values.map((v) => v.toLowerCase()))].flatMap(
+        (id) => ctx.store.lookup(id) ?? [],
+      );
+    else items = ctx.store.list(expr && ((action) => evaluateFilter(expr, action)));
     if (orderText !== null) items = sortBy(items, orderText);
   } catch (err) {
     if (err instanceof ODataFilterError)
