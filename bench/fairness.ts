@@ -1,6 +1,6 @@
 /**
  * Fairness between tenants and the cost of many tenants (issue 14), for the section "Tenants" of
- * docs/benchmarks.md. Runs alone: `npx tsx bench/fairness.ts` (about three minutes), or
+ * docs/benchmarks.md. Runs alone (about three minutes):
  * `BENCH_ONLY=fairness npx tsx bench/run.ts`.
  *
  * 1. Tenant A drains a campaign of 800 jobs while tenant B sends an urgent cancel and starts a
@@ -12,7 +12,6 @@
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { seededTenants } from "../cli/simulator-options.js";
 import { simulatorTenantsFile, writeTenantsFile } from "../cli/simulator-tenants.js";
 import { parseRateLimits } from "../shared/config/durations.js";
@@ -46,7 +45,6 @@ export const FAIRNESS_HEADING = "## 11. Tenants: fairness and the cost of many";
 const A_JOBS = 800;
 const B_JOBS = 50;
 /** Runs of each, interleaved; the table shows the median run (by B's campaign) and the range. */
-const RUNS = Number(process.env.BENCH_FAIRNESS_RUNS ?? 3);
 
 export interface TenantCost {
   tenants: number;
@@ -183,15 +181,18 @@ async function workerCost(tenants: number): Promise<{ rssMiB: number; connection
   }
 }
 
-export async function measureFairness(say: (line: string) => void = () => undefined): Promise<FairnessBench> {
+export async function measureFairness(
+  rounds: number,
+  say: (line: string) => void = () => undefined,
+): Promise<FairnessBench> {
   const runs: Record<"before" | "after", FairnessFigures[]> = { before: [], after: [] };
-  for (let run = 1; run <= RUNS; run++) {
+  for (let run = 1; run <= rounds; run++) {
     for (const paced of [false, true]) {
       const f = await scenario(paced);
       runs[paced ? "after" : "before"].push(f);
       const name = paced ? "after (paced)" : "before (all at once)";
       say(
-        `fairness ${run}/${RUNS}: A drains ${A_JOBS}, ${name}: B's campaign ${round(f.bDrainMs / f.windowMs, 2)} windows`,
+        `fairness ${run}/${rounds}: A drains ${A_JOBS}, ${name}: B's campaign ${round(f.bDrainMs / f.windowMs, 2)} windows`,
       );
     }
   }
@@ -277,14 +278,4 @@ export function fairnessSection(f: FairnessBench): string[] {
 /** Puts the section into docs/benchmarks.md, replacing an earlier one, before "What limits the numbers". */
 export function putFairnessSection(path: string, f: FairnessBench): void {
   putSection(path, FAIRNESS_HEADING, fairnessSection(f).join("\n"));
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const started = Date.now();
-  const say = (line: string) =>
-    process.stderr.write(`[fairness ${((Date.now() - started) / 1000).toFixed(0)}s] ${line}\n`);
-  const f = await measureFairness(say);
-  putFairnessSection(join(ROOT, "docs", "benchmarks.md"), f);
-  process.stdout.write(`${fairnessSection(f).join("\n")}\nWrote section 7 of docs/benchmarks.md.\n`);
-  process.exit(0);
 }

@@ -116,7 +116,7 @@ const SECTIONS: Record<string, () => Promise<void>> = {
   },
   fairness: async () => {
     say("tenants: fairness before and after the paced enqueue, and the cost of 200 tenants");
-    putFairnessSection(DOC, await measureFairness(say));
+    putFairnessSection(DOC, await measureFairness(RUNS, say));
   },
 };
 
