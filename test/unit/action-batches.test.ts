@@ -10,7 +10,7 @@ import {
   MAX_CHECK_URL_LENGTH,
   MAX_IDS_PER_CHECK,
 } from "../../shared/defender/action-batches.js";
-import { responseError } from "../../shared/defender/defender-client.js";
+import { responseError } from "../../shared/defender/response-error.js";
 
 const ids = (n: number) => Array.from({ length: n }, () => randomUUID());
 const urlOf = (base: string, batch: string[]) => absoluteUrl(base, checkPath(batch));

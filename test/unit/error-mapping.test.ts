@@ -7,7 +7,7 @@ import {
   TransientError,
   UnauthorizedError,
 } from "../../shared/core/errors.js";
-import { responseError } from "../../shared/defender/defender-client.js";
+import { responseError } from "../../shared/defender/response-error.js";
 
 const NOW = Date.parse("2026-11-29T12:00:00Z");
 const body = (code: string) => ({
