@@ -35,7 +35,8 @@ import {
   validateRateLimiterOptions,
   windowArguments,
 } from "./rate-limiter-options.js";
-import { CLAIM_TAKE_SCRIPT, PAUSE_SCRIPT, STATUS_SCRIPT, TAKE_SCRIPT } from "./rate-limiter-script.js";
+import { PAUSE_SCRIPT, STATUS_SCRIPT } from "./rate-limiter-script.js";
+import { CLAIM_TAKE_SCRIPT, TAKE_SCRIPT } from "./rate-limiter-take-script.js";
 import { SettleBatch } from "./settle-batch.js";
 
 // Exported from here before the options had a file of their own.
