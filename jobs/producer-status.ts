@@ -3,7 +3,8 @@ import type { TenantInfo } from "../shared/config/tenant-directory.js";
 import { ENDPOINTS, type Endpoint } from "../shared/defender/endpoints.js";
 import type { CallbackStore, DeliveryCounts } from "../shared/redis/callback-store.js";
 import type { CampaignRecord, CampaignStore } from "../shared/redis/campaign-store.js";
-import type { RateLimiter, RateLimiterStatus } from "../shared/redis/rate-limiter.js";
+import type { RateLimiter } from "../shared/redis/rate-limiter.js";
+import type { RateLimiterStatus } from "../shared/redis/rate-limiter-status.js";
 
 /**
  * Unconsumed results past which `status` warns: a results queue nobody reads grows without bound

@@ -2,7 +2,7 @@ import { Counter, Gauge, type Registry } from "prom-client";
 import { OperationalError } from "../shared/core/errors.js";
 import { withTimeout } from "../shared/core/with-timeout.js";
 import { ENDPOINTS, type Endpoint } from "../shared/defender/endpoints.js";
-import type { RateLimiterStatus } from "../shared/redis/rate-limiter.js";
+import type { RateLimiterStatus } from "../shared/redis/rate-limiter-status.js";
 
 type WindowStatus = RateLimiterStatus["windows"][number];
 

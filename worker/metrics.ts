@@ -1,7 +1,7 @@
 import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
 import { type CancelResult, OUTCOMES } from "../shared/contract/cancel-result.js";
 import { ENDPOINTS, type Endpoint } from "../shared/defender/endpoints.js";
-import type { RateLimiterStatus } from "../shared/redis/rate-limiter.js";
+import type { RateLimiterStatus } from "../shared/redis/rate-limiter-status.js";
 import { DELAY_REASONS, type DelayReason } from "./job-state.js";
 import { registerLiveMetrics } from "./metrics-live.js";
 

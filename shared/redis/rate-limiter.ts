@@ -8,25 +8,17 @@
  * `settle` moves its end to answer + window. No pad: a backlog drains at the window's own pace, less
  * only the answer time (answers within 2 % of the window cost at most 2 %).
  *
- * Keys, for `base = ${prefix}:rl:${tenantId}:${endpoint}` (all share the prefix, so a hash tag in the
- * prefix keeps them in one Redis Cluster slot):
- *   `${base}:log`              zset of calls (score = answer time, or admission + reservation while
- *                              open; member = "<admission ms>-<seq>")
- *   `${base}:log:campaign`     zset of campaign calls (also present in `:log`)
- *   `${base}:seq`              counter making members unique within one millisecond
- *   `${base}:pause`            set by `pause()` with PX = the pause; its PTTL is the remaining pause
- *   `${base}:ticket:urgent`    zset of wake times promised to refused urgent callers
- *   `${base}:ticket:campaign`  zset of wake times promised to refused campaign callers
- * Every key expires once nothing in it matters any more, so idle tenants leave nothing behind.
+ * Its Redis keys are listed in rate-limiter-keys.ts.
  */
 
 import type { RateWindow } from "../config/durations.js";
-import { UsageError } from "../core/errors.js";
 import { sleep } from "../core/sleep.js";
 import type { Endpoint } from "../defender/endpoints.js";
 import type { RedisConnection } from "./connection.js";
 import { holdAdmission, releaseHeldAdmission, takeHeldAdmission } from "./job-admissions.js";
+import { type Admission, admissionHandle } from "./limiter-admission.js";
 import { defineScript, type LuaScript } from "./lua-script.js";
+import { heldKey, limiterBase, takeKeys } from "./rate-limiter-keys.js";
 import {
   DEFAULT_RESERVATION_MS,
   nearMs,
@@ -36,18 +28,13 @@ import {
   windowArguments,
 } from "./rate-limiter-options.js";
 import { PAUSE_SCRIPT, STATUS_SCRIPT } from "./rate-limiter-script.js";
+import { type RateLimiterStatus, readStatus } from "./rate-limiter-status.js";
 import { CLAIM_TAKE_SCRIPT, TAKE_SCRIPT } from "./rate-limiter-take-script.js";
 import { SettleBatch } from "./settle-batch.js";
 
 // Exported from here before the options had a file of their own.
 export { campaignCap, DEFAULT_CAMPAIGN_SHARE, type RateLimiterOptions } from "./rate-limiter-options.js";
 
-/** An admitted call: `settle` when its answer arrived, `release` when it was never sent. Neither throws. */
-export interface Admission {
-  ok: true;
-  settle(): Promise<void>;
-  release(): Promise<void>;
-}
 export type Refusal = { ok: false; waitMs: number; reason: "budget" | "paused" };
 export type TakeResult = Admission | Refusal;
 
@@ -56,11 +43,6 @@ export interface ClaimArgs {
   key: string;
   owner: string;
   ms: number;
-}
-
-export interface RateLimiterStatus {
-  windows: { limit: number; windowMs: number; used: number; left: number }[];
-  pausedForMs: number;
 }
 
 /** A refused caller whose slot frees this soon waits for it in place, at most this many times. */
@@ -78,13 +60,14 @@ export class RateLimiter {
   private readonly reservationMs: number;
   private readonly graceMs: number;
   private readonly prefix: string;
-  private readonly redis: RedisConnection;
   /** Recent answer time per endpoint (ms, moving average): how late a slot may free than promised. */
   private readonly answerMs = new Map<Endpoint, number>();
 
-  constructor(redis: RedisConnection, options: RateLimiterOptions) {
+  constructor(
+    private readonly redis: RedisConnection,
+    options: RateLimiterOptions,
+  ) {
     validateRateLimiterOptions(options);
-    this.redis = redis;
     this.prefix = options.prefix;
     this.windows = options.windows.map((w) => ({ limit: w.limit, windowMs: w.windowMs }));
     this.windowArgs = windowArguments(this.windows, options.campaignShare);
@@ -163,13 +146,7 @@ export class RateLimiter {
     for (let tries = 1; ; tries++) {
       const canWait = tries < NEAR_TRIES;
       const sentAt = performance.now();
-      const keys = [
-        `${base}:log`,
-        `${base}:log:campaign`,
-        `${base}:seq`,
-        `${base}:pause`,
-        `${base}:ticket:${campaign ? "campaign" : "urgent"}`,
-      ];
+      const keys = takeKeys(base, campaign);
       const args = [
         campaign ? 1 : 0,
         this.horizonMs,
@@ -185,7 +162,13 @@ export class RateLimiter {
         ? await this.claimTake_(...keys, claim.key, ...args, claim.owner, claim.ms)
         : await this.take_(...keys, ...args);
       if (reply[0] === 2) return { heldMs: reply[1] };
-      if (reply[0] === 1) return this.admission(base, endpoint, String(reply[2]), reply[1], sentAt);
+      if (reply[0] === 1) {
+        const times = { admittedAt: reply[1], sentAt };
+        return admissionHandle(this.settles, base, String(reply[2]), times, (tookMs) => {
+          const before = this.answerMs.get(endpoint);
+          this.answerMs.set(endpoint, before === undefined ? tookMs : 0.8 * before + 0.2 * tookMs);
+        });
+      }
       const waitMs = reply[1];
       const reason = reply[2] === 1 ? "paused" : "budget";
       if (waitMs > near || !canWait) return { ok: false, waitMs: Math.max(1, waitMs - early), reason };
@@ -208,21 +191,8 @@ export class RateLimiter {
   }
 
   /** Calls counted in each window right now (all classes, open ones included) and the remaining pause. */
-  async status(tenantId: string, endpoint: Endpoint): Promise<RateLimiterStatus> {
-    const base = this.base(tenantId, endpoint);
-    const reply = await this.status_(
-      `${base}:log`,
-      `${base}:pause`,
-      this.windows.length,
-      ...this.windows.map((w) => w.windowMs),
-    );
-    return {
-      pausedForMs: reply[0] ?? 0,
-      windows: this.windows.map((w, i) => {
-        const used = reply[i + 1] ?? 0;
-        return { limit: w.limit, windowMs: w.windowMs, used, left: Math.max(0, w.limit - used) };
-      }),
-    };
+  status(tenantId: string, endpoint: Endpoint): Promise<RateLimiterStatus> {
+    return readStatus(this.status_, this.base(tenantId, endpoint), this.windows);
   }
 
   /**
@@ -235,37 +205,7 @@ export class RateLimiter {
     await this.redis.del(`${base}:ticket:urgent`, `${base}:ticket:campaign`);
   }
 
-  /**
-   * The handle of an admitted call. Its answer time is Redis's time at admission plus the time measured
-   * here from sending the take to the answer, which can only overcount. A failed write leaves the call
-   * open: it then holds its slot until its reservation ends, which only costs budget.
-   */
-  private admission(base: string, endpoint: Endpoint, member: string, admittedAt: number, sentAt: number) {
-    let done = false;
-    const write = (at: number | "") => {
-      if (done) return Promise.resolve();
-      done = true;
-      return this.settles.add(base, member, at);
-    };
-    return {
-      ok: true,
-      settle: () => {
-        const tookMs = performance.now() - sentAt;
-        const before = this.answerMs.get(endpoint);
-        this.answerMs.set(endpoint, before === undefined ? tookMs : 0.8 * before + 0.2 * tookMs);
-        return write(admittedAt + Math.ceil(tookMs) + 1);
-      },
-      release: () => write(""),
-    } satisfies Admission;
-  }
-
   private base(tenantId: string, endpoint: Endpoint): string {
-    if (tenantId.length === 0) throw new UsageError("rate limiter: tenant id must not be empty");
-    return `${this.prefix}:rl:${tenantId}:${endpoint}`;
+    return limiterBase(this.prefix, tenantId, endpoint);
   }
-}
-
-/** Where a run keeps an admission taken ahead: per limiter keys, endpoint and class. */
-function heldKey(base: string, campaign: boolean): string {
-  return `${base}:${campaign ? "campaign" : "urgent"}`;
 }

@@ -3,7 +3,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { RateWindow } from "../../shared/config/durations.js";
-import { type Admission, RateLimiter, type TakeResult } from "../../shared/redis/rate-limiter.js";
+import type { Admission } from "../../shared/redis/limiter-admission.js";
+import { RateLimiter, type TakeResult } from "../../shared/redis/rate-limiter.js";
 import { DEFAULT_RESERVATION_MS, type RateLimiterOptions } from "../../shared/redis/rate-limiter-options.js";
 
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { CancelResult } from "../../shared/contract/cancel-result.js";
-import type { RateLimiterStatus } from "../../shared/redis/rate-limiter.js";
+import type { RateLimiterStatus } from "../../shared/redis/rate-limiter-status.js";
 import { type MetricsSources, type MetricsTenant, WorkerMetrics } from "../../worker/metrics.js";
 import { windowLabel } from "../../worker/metrics-live.js";
 import { sample } from "../support/prom-sample.js";
