@@ -8,8 +8,10 @@ import { sleep } from "../shared/core/sleep.js";
 import { CANCEL_JOB_NAME, deduplicationId } from "../shared/redis/queues.js";
 import { ensureServerCert } from "../sim/certs.js";
 
-/** Shared by the bench driver and its child processes. */
-export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+/** Shared by the bench driver and its child processes; read when used, not when this module loads. */
+export function redisUrl(): string {
+  return process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+}
 export const TENANT = "11111111-2222-3333-4444-555555555555";
 export const CLIENT = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
 export const SECRET = "bench-secret";
@@ -24,7 +26,7 @@ export { sleep };
 
 /** The ioredis connection of the driver: auto-pipelining stays off, as in the product. */
 export function redis(): Redis {
-  return new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  return new Redis(redisUrl(), { maxRetriesPerRequest: null });
 }
 
 /** Deletes every key under `prefix` (UNLINK, 1,000 per round trip). */

@@ -26,9 +26,9 @@ import {
   CLIENT,
   cliArgs,
   deleteKeys,
-  REDIS_URL,
   ROOT,
   redis,
+  redisUrl,
   round,
   rssMiB,
   SECRET,
@@ -153,7 +153,7 @@ async function workerCost(tenants: number): Promise<{ rssMiB: number; connection
   writeTenantsFile(file, simulatorTenantsFile(sim));
   const prefix = uniquePrefix("tenants");
   const worker = spawnChild([...cliArgs(), "worker"], {
-    REDIS_URL,
+    REDIS_URL: redisUrl(),
     QUEUE_PREFIX: prefix,
     MDE_TENANTS_FILE: file,
     MDE_API_BASE_URL: sim.url,
@@ -171,7 +171,7 @@ async function workerCost(tenants: number): Promise<{ rssMiB: number; connection
       120_000,
     );
     await sleep(3_000); // settle: the last tokens cached, the event loop idle
-    const port = Number(new URL(REDIS_URL).port || 6379);
+    const port = Number(new URL(redisUrl()).port || 6379);
     const pid = worker.proc.pid as number;
     return { rssMiB: rssMiB(pid), connections: redisConnections(pid, port), tokens: sim.tokenRequests() };
   } finally {

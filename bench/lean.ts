@@ -12,7 +12,7 @@ import { CancelClaims } from "../shared/redis/cancel-claims.js";
 import { FencedProgress } from "../shared/redis/fenced-progress.js";
 import { ResultTargets } from "../shared/redis/publish-result.js";
 import { RateLimiter } from "../shared/redis/rate-limiter.js";
-import { median, QUEUE, REDIS_URL, redis, sleep, uniquePrefix } from "./common.js";
+import { median, QUEUE, redis, redisUrl, sleep, uniquePrefix } from "./common.js";
 import { type MemoryResult, measureMemory } from "./memory.js";
 import { closeBench, type Measured, measureTier, openBench, type TierSpec } from "./throughput.js";
 
@@ -95,7 +95,7 @@ async function countCommands(driver: Redis, work: (prefix: string) => Promise<vo
   const names = await scriptNames();
   const own = /addr=(\S+)/.exec(String(await driver.client("INFO")))?.[1];
   // redis-cli's MONITOR: each line `<time> [<db> <client address>|lua] "<command>" "<arg>" ...`.
-  const monitor = spawn("redis-cli", ["-u", REDIS_URL, "monitor"], { stdio: ["ignore", "pipe", "inherit"] });
+  const monitor = spawn("redis-cli", ["-u", redisUrl(), "monitor"], { stdio: ["ignore", "pipe", "inherit"] });
   const byKind = new Map<string, number>();
   let commands = 0;
   createInterface({ input: monitor.stdout }).on("line", (line) => {

@@ -10,7 +10,7 @@ import { measureCampaignDrain } from "./campaign-drain.js";
 import { putCampaignSection } from "./campaign-report.js";
 import { type ChecksResult, measureChecks } from "./checks.js";
 import { putChecksSection } from "./checks-report.js";
-import { median, REDIS_URL, ROOT, redis } from "./common.js";
+import { median, ROOT, redis, redisUrl } from "./common.js";
 import { measureFairness, putFairnessSection } from "./fairness.js";
 import { measureIntake } from "./intake.js";
 import { putIntakeSection } from "./intake-report.js";
@@ -62,7 +62,7 @@ async function machine(): Promise<Machine> {
       .join(" "),
     node: process.version,
     redis: /redis_version:(\S+)/.exec(info)?.[1] ?? "?",
-    redisUrl: REDIS_URL.replace(/\/\/[^@]*@/, "//***@"),
+    redisUrl: redisUrl().replace(/\/\/[^@]*@/, "//***@"),
     maxmemoryPolicy: policy,
     bullmq: version("bullmq"),
     ioredis: version("ioredis"),

@@ -15,10 +15,10 @@ import {
   cpuSeconds,
   deleteKeys,
   QUEUE,
-  REDIS_URL,
   ROOT,
   redis,
   redisCpuSeconds,
+  redisUrl,
   SECRET,
   spawnChild,
   TENANT,
@@ -80,7 +80,7 @@ export async function closeBench(b: Bench): Promise<void> {
 /** The environment of a worker process: the product's own settings, limits lifted. */
 export function workerEnv(prefix: string, simUrl: string, spec: TierSpec): Record<string, string> {
   return {
-    REDIS_URL,
+    REDIS_URL: redisUrl(),
     QUEUE_PREFIX: prefix,
     CANCEL_QUEUE: QUEUE,
     MDE_API_BASE_URL: simUrl,
