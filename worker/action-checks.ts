@@ -2,6 +2,12 @@ import type { MachineAction } from "../shared/contract/cancel-result.js";
 import { isGuid } from "../shared/contract/guid.js";
 import { MAX_IDS_PER_CHECK } from "../shared/defender/action-batches.js";
 import type { CallOptions, DefenderClient } from "../shared/defender/defender-client.js";
+import type { RecentSightings } from "../shared/redis/recent-sightings.js";
+
+/** A check's options; a campaign job's names its campaign, whose upcoming jobs may ride along. */
+export interface CheckOptions extends CallOptions {
+  campaignId?: string;
+}
 
 /** The two Defender calls the gatherer makes: a batched check, and a single GET for what it did not find. */
 export interface CheckCalls {
@@ -14,11 +20,13 @@ export interface ActionChecksOptions {
   gatherMs: number;
   /** A batch goes at once when it holds this many checks (40, as many as one list call carries). */
   maxIds?: number;
+  /** Where a list call with room finds campaign jobs due soon, and leaves what it saw of them. */
+  ahead?: Pick<RecentSightings, "upcoming" | "remember">;
 }
 
 interface Waiting {
   id: string;
-  options: CallOptions;
+  options: CheckOptions;
   resolve(action: MachineAction): void;
   reject(err: unknown): void;
 }
@@ -60,7 +68,7 @@ export class ActionChecks {
   }
 
   /** The action's state, as `getAction` would give it, through a shared batched call. */
-  getAction(tenantId: string, id: string, options: CallOptions = {}): Promise<MachineAction> {
+  getAction(tenantId: string, id: string, options: CheckOptions = {}): Promise<MachineAction> {
     // Not a GUID: its own GET refuses it, without failing the batch it would have joined.
     if (this.options.gatherMs <= 0 || !isGuid(id)) return this.calls.getAction(tenantId, id, options);
     return new Promise((resolve, reject) => {
@@ -101,16 +109,18 @@ export class ActionChecks {
   }
 
   private async send(tenantId: string, planned: PlannedCheck): Promise<void> {
+    const ahead = await this.lookAhead(tenantId, planned.checks);
     const [only, ...others] = planned.checks;
     // One check alone: a GET costs the same one call, on the get budget, and answers 404 itself.
-    if (only && others.length === 0) {
+    if (only && others.length === 0 && ahead.length === 0) {
       await this.calls.getAction(tenantId, only.id, only.options).then(only.resolve, only.reject);
       return;
     }
     let found: Map<string, MachineAction>;
+    const leftAt = Date.now();
     try {
       const ids = planned.checks.map((c) => c.id);
-      found = await this.calls.checkActions(tenantId, ids, {
+      found = await this.calls.checkActions(tenantId, [...ids, ...ahead], {
         campaign: planned.campaign,
         signal: everyAborted(planned.checks.map((c) => c.options.signal)),
       });
@@ -118,12 +128,30 @@ export class ActionChecks {
       for (const check of planned.checks) check.reject(err);
       return;
     }
+    if (ahead.length > 0) {
+      const seen = ahead.flatMap((id) => {
+        const status = found.get(id)?.status;
+        return typeof status === "string" ? [{ id, status }] : [];
+      });
+      // Lost, the statuses only cost those jobs their own checks later.
+      this.options.ahead?.remember(tenantId, seen, leftAt).catch(() => undefined);
+    }
     for (const check of planned.checks) {
       const action = found.get(check.id);
       if (action) check.resolve(action);
       // Not listed: Defender may not show a fresh action yet; a GET says so (404) or finds it.
       else this.calls.getAction(tenantId, check.id, check.options).then(check.resolve, check.reject);
     }
+  }
+
+  /** The actions of the campaigns' jobs due soon that fit in the call's room (none when Redis fails). */
+  private async lookAhead(tenantId: string, checks: readonly Waiting[]): Promise<string[]> {
+    const campaigns = new Set(checks.flatMap((c) => (c.options.campaignId ? [c.options.campaignId] : [])));
+    const room = this.maxIds - checks.length;
+    if (!this.options.ahead || campaigns.size === 0 || room <= 0) return [];
+    const asked = new Set(checks.map((c) => c.id));
+    const ids = await this.options.ahead.upcoming(tenantId, campaigns, room).catch(() => []);
+    return ids.filter((id) => !asked.has(id));
   }
 }
 

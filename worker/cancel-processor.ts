@@ -23,9 +23,9 @@ import {
   UnauthorizedError,
   UpstreamError,
 } from "../shared/core/errors.js";
-import type { CallOptions } from "../shared/defender/defender-client.js";
 import { backoffMs, notFoundRecheckMs } from "../shared/defender/retry-policy.js";
 import { CAMPAIGN_BUDGET_DELAY } from "../shared/redis/queues.js";
+import type { CheckOptions } from "./action-checks.js";
 import { usesCampaignBudget } from "./budget-class.js";
 import type { DelayReason, JobState } from "./job-state.js";
 import type { Decision, ProcessorDeps, ProcessorInput } from "./processor-types.js";
@@ -52,11 +52,21 @@ export async function processCancel(input: ProcessorInput, deps: ProcessorDeps):
   const tenantId = tenant.tenantId;
   const finish = (outcome: FinishedOutcome, action: MachineAction | null) =>
     done(finishedResult(input, { ...job, tenantId }, attempts, outcome, action));
-  const call: CallOptions = { campaign: usesCampaignBudget(job, input.priority), signal: deps.signal };
+  const call: CheckOptions = {
+    campaign: usesCampaignBudget(job, input.priority),
+    signal: deps.signal,
+    campaignId: job.campaignId,
+  };
 
   // What the campaign (or this job's last run) saw stands in for the check, unless a cancel of ours may have left.
   const prior = seenSchema.safeParse(state.seen).data;
-  const seen = state.cancelSentAt === undefined ? latestSeen(job.seen, prior) : undefined;
+  let seen = state.cancelSentAt === undefined ? latestSeen(job.seen, prior) : undefined;
+  // Stale or none: another job's list call may have looked at this action ahead of time (recent-sightings.ts).
+  if (state.cancelSentAt === undefined && job.campaignId !== undefined && !settled(seen, now()))
+    seen = latestSeen(
+      seen,
+      await deps.sightings?.recall(tenantId, job.machineActionId).catch(() => undefined),
+    );
   if (seen && isTerminal(seen.status))
     return finish("already_terminal", { id: job.machineActionId, status: seen.status });
   let observed: SeenStatus | undefined;
@@ -165,6 +175,11 @@ function unknownTenant(named: string | undefined, file: string | undefined): str
   return file
     ? `tenant ${named} is not in MDE_TENANTS_FILE ${file}`
     : `tenant ${named} is not this worker's tenant (AZURE_TENANT_ID)`;
+}
+
+/** A sighting that needs no look: terminal (final), or non-terminal and fresh. */
+function settled(seen: SeenStatus | undefined, now: number): boolean {
+  return seen !== undefined && (isTerminal(seen.status) || isFresh(seen, now));
 }
 
 function done(result: CancelResult): Decision {

@@ -13,6 +13,7 @@ import type { RedisConnection } from "../shared/redis/connection.js";
 import { FencedProgress } from "../shared/redis/fenced-progress.js";
 import { withJobAdmissions } from "../shared/redis/job-admissions.js";
 import { keyPrefix, retentionOptions } from "../shared/redis/queues.js";
+import { RecentSightings } from "../shared/redis/recent-sightings.js";
 import { ActionChecks } from "./action-checks.js";
 import { usesCampaignBudget } from "./budget-class.js";
 import { processCancel } from "./cancel-processor.js";
@@ -60,7 +61,8 @@ export function createCancelWorker(deps: CancelWorkerDeps): Worker {
   const comments = new CampaignComments(
     new CampaignStore(deps.connection, keyPrefix(config), config.resultRetentionMs),
   );
-  const api = tenantRouter(deps.tenants, config.checkGatherMs);
+  const sightings = new RecentSightings(deps.connection, keyPrefix(config));
+  const api = tenantRouter(deps.tenants, config.checkGatherMs, sightings);
 
   const finish = async (job: Job, result: CancelResult, started: number) => {
     await deps.publisher.publish(result);
@@ -114,6 +116,7 @@ export function createCancelWorker(deps: CancelWorkerDeps): Worker {
             api,
             settings,
             tenants: deps.tenants.directory,
+            sightings,
             claims: {
               claim: (tenantId, actionId, ms) => claims.claim(tenantId, actionId, ms, budgetOf(tenantId)),
             },
@@ -182,7 +185,7 @@ export function createCancelWorker(deps: CancelWorkerDeps): Worker {
  * Each call goes to the client of its tenant: its token, its API host, its budget. The state checks
  * of the jobs running at once are gathered into batched list calls (ActionChecks).
  */
-function tenantRouter(tenants: WorkerTenants, checkGatherMs: number): ActionsApi {
+function tenantRouter(tenants: WorkerTenants, checkGatherMs: number, ahead: RecentSightings): ActionsApi {
   const clientOf = (tenantId: string) => {
     const session = tenants.sessionFor(tenantId);
     // A reload dropped the tenant while its job ran: the next run finds it unknown.
@@ -195,7 +198,7 @@ function tenantRouter(tenants: WorkerTenants, checkGatherMs: number): ActionsApi
       checkActions: async (tenantId, ids, options) => clientOf(tenantId).checkActions(tenantId, ids, options),
       getAction: async (tenantId, id, options) => clientOf(tenantId).getAction(tenantId, id, options),
     },
-    { gatherMs: checkGatherMs },
+    { gatherMs: checkGatherMs, ahead },
   );
   return {
     getAction: (tenantId, id, options) => checks.getAction(tenantId, id, options),

@@ -2,6 +2,7 @@ import type { TenantDirectory, TenantInfo } from "../shared/config/tenant-direct
 import type { CancelResult, MachineAction } from "../shared/contract/cancel-result.js";
 import type { CallOptions } from "../shared/defender/defender-client.js";
 import type { CancelClaims } from "../shared/redis/cancel-claims.js";
+import type { RecentSightings } from "../shared/redis/recent-sightings.js";
 import type { DelayReason, JobState } from "./job-state.js";
 
 /** The processor's inputs, dependencies and decision: the rule's whole interface with the world. */
@@ -37,6 +38,8 @@ export interface ProcessorDeps {
   tenants: Pick<TenantDirectory<TenantInfo>, "resolve" | "defaultTenant" | "file">;
   /** One cancel in flight per action across all workers; absent in unit tests of the rule alone. */
   claims?: Pick<CancelClaims, "claim">;
+  /** Statuses looked at ahead of time for campaign jobs due soon; absent in unit tests of the rule alone. */
+  sightings?: Pick<RecentSightings, "recall">;
   /** Persists the state before the processor goes on (the cancel marker must be in Redis first). */
   saveState(state: JobState): Promise<void>;
   now?: () => number;
