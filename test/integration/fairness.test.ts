@@ -4,13 +4,13 @@
  * backlog were not there. Both tenants have 10 calls per 2 s (8 for campaigns).
  *
  * Why 300 for A (it was 1,200; bench/fairness.ts runs 800): A's backlog must outlast B's drain
- * (A spends 8 a window, about 70 before B is done, so some 230 still wait), and without the paced
- * enqueue (jobs/campaign-pace.ts; `paced: false` below) every one of them stands in the prioritized
- * set ahead of B, where the worker takes it and puts it back for want of budget, window after
- * window: all of A's waiting jobs are counted refused then (bench: 744 of 744), none paced (measured: 243 of 243). That
- * count fails without the pace on any machine; B's lateness is CPU-bound churn (6.8 windows
- * quiet, 7.7-10.8 at a load of 17 before the pace) and is asserted only with a loaded machine's
- * margin.
+ * (A spends 8 a window, about 56 before B is done, so some 240 still wait). Without the paced
+ * enqueue (jobs/campaign-pace.ts; pass `paced: false` to runFairness to see this test fail) each
+ * of them stands in the prioritized set ahead of B, where the worker takes it and puts it back for
+ * want of budget, window after window: all of A's waiting jobs count as refused (bench: 744 of
+ * 744; here 243 of 243), against 0-8 paced. That count fails without the pace on any machine,
+ * quiet or loaded; B's lateness is CPU-bound churn (6.8 windows quiet, 7.1 here and 7.7-10.8 at a
+ * load of 17 before the pace), so it is asserted with a loaded machine's margin only.
  */
 import { describe, expect, it } from "vitest";
 import { runFairness } from "../support/fairness.js";
@@ -28,10 +28,11 @@ describe("fairness between tenants", () => {
     expect(windows(f.bDrainMs)).toBeLessThan(windows(f.bIdealMs) + 2);
     // A's backlog still stood when B finished (the scenario held), and little of it had been taken
     // and put back: paced, A's jobs wait in the delayed set until its budget allows them (0 at a
-    // load of 2.8, 8 of 244 at 15: a loaded machine sends a window's group late, so the next one
-    // finds the window still full). Unpaced: all of them (243 of 243 at 15), so a quarter is a wide margin.
+    // load of 2.8, 8 of 244 at 15: a loaded machine sends a window's group of 8 late, so the next
+    // group finds the window still full; at worst 8 a window, some 64). Unpaced: all of them
+    // (243 of 243 at 15). Half lies well clear of both.
     expect(f.aWaiting).toBeGreaterThanOrEqual(100);
-    expect(f.aRefused).toBeLessThan(f.aWaiting / 4);
+    expect(f.aRefused).toBeLessThan(f.aWaiting / 2);
     // A was not starved meanwhile, and nobody drew a 429.
     expect(f.aCancelsMeanwhile).toBeGreaterThanOrEqual(f.aBudgetMeanwhile / 2);
     expect(f.quota429s).toBe(0);
