@@ -16,7 +16,8 @@ process.env.MDE_TEST_CERT_DIR = certDir;
 
 export default defineConfig({
   test: {
-    reporters: ["dot"],
+    // The second reporter writes each file's duration to .cache/test-durations.json, silently.
+    reporters: ["dot", "./test/support/durations-reporter.ts"],
     projects: [
       {
         test: { name: "unit", include: ["test/unit/**/*.test.ts", "sim/**/*.test.ts"], environment: "node" },
