@@ -9,6 +9,7 @@ const GOAL_BYTES = 1024;
 
 export function leanSection(r: LeanResult): string[] {
   const m = r.memory;
+  const c = r.cpuMsPerJob;
   const mark = (ok: boolean) => (ok ? "**met**" : "**missed**");
   return [
     LEAN_HEADING,
@@ -48,6 +49,11 @@ export function leanSection(r: LeanResult): string[] {
         [
           "jobs/s pipeline, plain loop, bare BullMQ (each run)",
           r.ratioRuns.map((x) => `${round(x.pipeline)} / ${round(x.plain)} / ${round(x.bare)}`).join(", "),
+          "-",
+        ],
+        [
+          "CPU ms per job: worker process, plain loop, bare BullMQ (median of runs)",
+          `${round(c.pipeline, 2)} / ${round(c.plain, 2)} / ${round(c.bare, 2)}`,
           "-",
         ],
         ["Redis commands per job", `${round(r.commandsPerJob, 2)}`, "-"],

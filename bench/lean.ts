@@ -34,6 +34,11 @@ export interface LeanResult {
    * worker's, 1 / (1/plain + 1/bare) (median of runs). Below it the gap is BullMQ's own, above it ours.
    */
   ceiling: number;
+  /**
+   * CPU each process type spent per job (ms, median of runs): the worker process, the plain loop, the
+   * bare worker. Less swayed than jobs/s by what else runs on the machine.
+   */
+  cpuMsPerJob: { pipeline: number; plain: number; bare: number };
   memory: MemoryResult;
 }
 
@@ -60,6 +65,8 @@ export async function measureLean(
   const countedJobs = 2_000;
   let counted: { commands: number; byKind: Map<string, number> };
   const ratioRuns: LeanResult["ratioRuns"] = [];
+  const cpuRuns: LeanResult["cpuMsPerJob"][] = [];
+  const cpuMs = (m: Measured) => (10 * m.cpu.workers) / m.jobsPerSec; // % of a core / jobs per s
   try {
     counted = await countCommands(bench.r, async (prefix) => {
       await measureTier({ ...bench, jobs: countedJobs, warmup: 0 }, { ...PIPELINE, prefix });
@@ -70,6 +77,7 @@ export async function measureLean(
       const plain: Measured = await measureTier(bench, PLAIN);
       const bare: Measured = await measureTier(bench, BARE);
       ratioRuns.push({ pipeline: pipeline.jobsPerSec, plain: plain.jobsPerSec, bare: bare.jobsPerSec });
+      cpuRuns.push({ pipeline: cpuMs(pipeline), plain: cpuMs(plain), bare: cpuMs(bare) });
       say(
         `lean run ${run}/${runs}: pipeline ${pipeline.jobsPerSec.toFixed(0)}, plain ${plain.jobsPerSec.toFixed(0)}, bare BullMQ ${bare.jobsPerSec.toFixed(0)} jobs/s`,
       );
@@ -95,6 +103,11 @@ export async function measureLean(
     ratio: median(ratioRuns.map((r) => r.pipeline / r.plain)),
     // 1 / (1/plain + 1/bare), divided by plain.
     ceiling: median(ratioRuns.map((r) => r.bare / (r.bare + r.plain))),
+    cpuMsPerJob: {
+      pipeline: median(cpuRuns.map((c) => c.pipeline)),
+      plain: median(cpuRuns.map((c) => c.plain)),
+      bare: median(cpuRuns.map((c) => c.bare)),
+    },
     memory,
   };
 }
