@@ -1,7 +1,8 @@
 /**
  * Cheaper jobs (issue 13, part 3): what one job costs Redis and the worker, on the simulator with limits
  * lifted. Redis commands per job, counted by MONITOR and named by what sent them; the full pipeline
- * (one worker process) against the plain loop, side by side; and memory (measureMemory: Redis bytes
+ * (one worker process) against the plain loop and a bare BullMQ no-op worker, side by side, for the
+ * ceiling BullMQ's own per-job cost leaves; and memory (measureMemory: Redis bytes
  * per waiting campaign job, worker RSS with 100,000 waiting).
  */
 import { spawn } from "node:child_process";
@@ -23,10 +24,21 @@ export interface LeanResult {
   commandsPerJob: number;
   /** Commands per job by what sent them, most first. */
   byKind: [string, number][];
-  ratioRuns: { pipeline: number; plain: number }[];
+  ratioRuns: { pipeline: number; plain: number; bare: number }[];
   pipelineJobsPerSec: number;
   plainJobsPerSec: number;
+  bareJobsPerSec: number;
   ratio: number;
+  /**
+   * The honest ceiling, as a share of the plain loop: the plain loop's per-job time plus a bare BullMQ
+   * worker's, 1 / (1/plain + 1/bare) (median of runs). Below it the gap is BullMQ's own, above it ours.
+   */
+  ceiling: number;
+  /**
+   * CPU each process type spent per job (ms, median of runs): the worker process, the plain loop, the
+   * bare worker. Less swayed than jobs/s by what else runs on the machine.
+   */
+  cpuMsPerJob: { pipeline: number; plain: number; bare: number };
   memory: MemoryResult;
 }
 
@@ -40,6 +52,8 @@ const PIPELINE: TierSpec = {
   concurrency: 50,
 };
 const PLAIN: TierSpec = { tier: "d", label: "plain loop", processes: 1, concurrency: 50 };
+/** BullMQ alone (bench/noop-worker.ts): what taking and finishing a job costs with nothing done in it. */
+const BARE: TierSpec = { tier: "a", label: "bare BullMQ no-op worker", processes: 1, concurrency: 50 };
 
 export async function measureLean(
   jobs: number,
@@ -50,7 +64,9 @@ export async function measureLean(
   const bench = await openBench(jobs, warmup);
   const countedJobs = 2_000;
   let counted: { commands: number; byKind: Map<string, number> };
-  const ratioRuns: { pipeline: number; plain: number }[] = [];
+  const ratioRuns: LeanResult["ratioRuns"] = [];
+  const cpuRuns: LeanResult["cpuMsPerJob"][] = [];
+  const cpuMs = (m: Measured) => (10 * m.cpu.workers) / m.jobsPerSec; // % of a core / jobs per s
   try {
     counted = await countCommands(bench.r, async (prefix) => {
       await measureTier({ ...bench, jobs: countedJobs, warmup: 0 }, { ...PIPELINE, prefix });
@@ -59,9 +75,11 @@ export async function measureLean(
     for (let run = 1; run <= runs; run++) {
       const pipeline: Measured = await measureTier(bench, PIPELINE);
       const plain: Measured = await measureTier(bench, PLAIN);
-      ratioRuns.push({ pipeline: pipeline.jobsPerSec, plain: plain.jobsPerSec });
+      const bare: Measured = await measureTier(bench, BARE);
+      ratioRuns.push({ pipeline: pipeline.jobsPerSec, plain: plain.jobsPerSec, bare: bare.jobsPerSec });
+      cpuRuns.push({ pipeline: cpuMs(pipeline), plain: cpuMs(plain), bare: cpuMs(bare) });
       say(
-        `lean run ${run}/${runs}: pipeline ${pipeline.jobsPerSec.toFixed(0)}, plain ${plain.jobsPerSec.toFixed(0)} jobs/s`,
+        `lean run ${run}/${runs}: pipeline ${pipeline.jobsPerSec.toFixed(0)}, plain ${plain.jobsPerSec.toFixed(0)}, bare BullMQ ${bare.jobsPerSec.toFixed(0)} jobs/s`,
       );
     }
   } finally {
@@ -81,7 +99,15 @@ export async function measureLean(
     ratioRuns,
     pipelineJobsPerSec,
     plainJobsPerSec,
+    bareJobsPerSec: median(ratioRuns.map((r) => r.bare)),
     ratio: median(ratioRuns.map((r) => r.pipeline / r.plain)),
+    // 1 / (1/plain + 1/bare), divided by plain.
+    ceiling: median(ratioRuns.map((r) => r.bare / (r.bare + r.plain))),
+    cpuMsPerJob: {
+      pipeline: median(cpuRuns.map((c) => c.pipeline)),
+      plain: median(cpuRuns.map((c) => c.plain)),
+      bare: median(cpuRuns.map((c) => c.bare)),
+    },
     memory,
   };
 }
