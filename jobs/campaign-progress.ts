@@ -36,8 +36,6 @@ export async function waitForCampaign(
   options: {
     /** The budget of the campaign's tenant. */
     budget?: CampaignBudget;
-    /** Before `budget`: a pace in jobs per ms, the jobs left at it (used only without `budget`). */
-    budgetPerMs?: number;
     /** The campaign calls already in the tenant's windows (default none: an ETA as from an idle budget). */
     history?: (record: CampaignRecord) => Promise<BudgetHistory>;
     intervalMs?: number;
@@ -71,11 +69,10 @@ export async function waitForCampaign(
 
 function etaOf(
   record: CampaignRecord,
-  options: { budget?: CampaignBudget; budgetPerMs?: number },
+  options: { budget?: CampaignBudget },
   history: BudgetHistory | undefined,
 ): number | undefined {
   if (options.budget) return campaignEtaMs(loadOf(record), options.budget, history);
-  const left = Math.max(0, record.total - record.done);
-  if (left === 0) return 0;
-  return options.budgetPerMs && options.budgetPerMs > 0 ? left / options.budgetPerMs : undefined;
+  // Without the tenant's budget there is no honest ETA, except for a campaign that is done.
+  return record.total - record.done <= 0 ? 0 : undefined;
 }
