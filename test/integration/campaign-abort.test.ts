@@ -146,7 +146,12 @@ describe("campaign --abort", () => {
     const record = await producer.waitForCampaign("race", { intervalMs: 100 });
     expect(record?.done).toBe(150);
     expect(record?.counts.failed).toBe(aborted);
-    const results = await producer.results({ campaignId: "race" });
+    // The record counts a result when it is published; its job is marked finished just after (the
+    // worker returns), which on a loaded machine can be a moment later: `results` reads finished jobs.
+    const results = await waitFor("150 finished jobs", async () => {
+      const read = await producer.results({ campaignId: "race" });
+      return read.length === 150 ? read : undefined;
+    });
     expect(results).toHaveLength(150);
     const cancelledIds = new Set(
       harness.sim.requests

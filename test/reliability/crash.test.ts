@@ -61,7 +61,9 @@ describe("crash: kill -9 one of three workers mid-campaign", () => {
 
     workers = [spawnWorker(h.env), spawnWorker(h.env), spawnWorker(h.env)];
     const queue = h.cancelQueue;
-    await waitFor("150 results", async () => ((await h?.resultsQueue.count()) ?? 0) >= 150, 60_000);
+    // Hang guards, not the property: three worker processes start through tsx (tens of seconds each
+    // on a loaded 2-core machine) before the first result.
+    await waitFor("150 results", async () => ((await h?.resultsQueue.count()) ?? 0) >= 150, 180_000);
     const victim = workers[0] as WorkerProcess;
     const activeAtKill = (await queue.getActive()).map((j) => String(j.id));
     const cancelsBefore = sim.requestCount("cancel");
@@ -141,7 +143,8 @@ describe("stalled twice (see also test/integration/worker-crash.test.ts)", () =>
     const [job] = await h.enqueue([{ machineActionId: id, comment: "x" }]);
     for (const gets of [1, 2]) {
       const w = spawnWorker(h.env);
-      await waitFor(`GET number ${gets}`, () => sim.requestCount("get") === gets, 20_000);
+      // A hang guard: the worker's start (tsx) and, the second time, the stalled check come first.
+      await waitFor(`GET number ${gets}`, () => sim.requestCount("get") === gets, 90_000);
       w.child.kill("SIGKILL");
       await w.exited;
     }
@@ -149,7 +152,7 @@ describe("stalled twice (see also test/integration/worker-crash.test.ts)", () =>
     await waitFor(
       "the job to fail",
       async () => (await h?.cancelQueue.getJobState(job?.jobId as string)) === "failed",
-      30_000,
+      90_000,
     );
     // The job is final: whatever would publish a second result has had its chance.
     await waitFor("its result", async () => ((await h?.resultsQueue.count()) ?? 0) >= 1);
