@@ -107,7 +107,7 @@ export async function measureBudget(s: BudgetScenario): Promise<BudgetResult> {
     await enqueueCancels(
       c.queue,
       ids.map((machineActionId) => ({ machineActionId, comment: "bench budget" })),
-      { defaultTenantId: TENANT, resultRetentionMs: 3_600_000 },
+      { defaultTenantId: TENANT },
     );
     await waitFor(
       "budget drain",
@@ -169,7 +169,7 @@ async function warmUp(c: Cluster, windows: readonly RateWindow[], workers: numbe
   await enqueueCancels(
     c.queue,
     ids.map((machineActionId) => ({ machineActionId, comment: "bench warm-up" })),
-    { defaultTenantId: TENANT, resultRetentionMs: 3_600_000 },
+    { defaultTenantId: TENANT },
   );
   await waitFor("warm-up", async () => ((await c.completed()) >= jobs ? true : undefined), 120_000);
   await sleep(Math.max(...windows.map((w) => w.windowMs)) + 1_000);

@@ -121,7 +121,7 @@ export async function measureCampaignDrain(
     await enqueueCancels(
       c.queue,
       warm.map((machineActionId) => ({ machineActionId, comment: "bench warm-up" })),
-      { defaultTenantId: TENANT, resultRetentionMs: 3_600_000 },
+      { defaultTenantId: TENANT },
     );
     await waitFor("warm-up", async () => ((await c.completed()) >= workers ? true : undefined), 60_000);
     const terminal = Math.round(shape.actions * shape.terminalShare);

@@ -42,7 +42,7 @@ export async function measureChecks(
       enqueueCancels(
         c.queue,
         ids.map((machineActionId) => ({ machineActionId, comment: "bench checks" })),
-        { defaultTenantId: TENANT, resultRetentionMs: 3_600_000 },
+        { defaultTenantId: TENANT },
       );
     await enqueue(await c.seed(1));
     await waitFor("warm-up", async () => ((await c.completed()) >= 1 ? true : undefined), 60_000);

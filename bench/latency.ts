@@ -28,7 +28,6 @@ export interface LatencyResult {
 const enqueue = (c: Cluster, machineActionId: string) =>
   enqueueCancels(c.queue, [{ machineActionId, comment: "bench latency" }], {
     defaultTenantId: TENANT,
-    resultRetentionMs: 3_600_000,
   });
 
 /** enqueue -> finish of a finished job, from the result it returned (job timestamp, finishedAt). */
@@ -95,7 +94,6 @@ export async function measureLatency(seconds = 20, intervalMs = 50): Promise<Lat
       comment: "bench saturating campaign",
       tenantId: TENANT,
       source: "bench",
-      resultRetentionMs: 3_600_000,
     });
     for (const id of ids.slice(397)) {
       await sleep(5_000);

@@ -52,7 +52,6 @@ export async function measureMemory(
       comment,
       tenantId: TENANT,
       source: "bench",
-      resultRetentionMs: 3_600_000,
     });
     const enqueueMs = performance.now() - t0;
     const bytesPerJob = ((await usedMemory(c.r)) - before) / n;

@@ -8,6 +8,7 @@ import type { CampaignStore } from "../shared/redis/campaign-store.js";
 import type { RedisConnection } from "../shared/redis/connection.js";
 import { JobTakeover } from "../shared/redis/job-takeover.js";
 import { ResultTargets } from "../shared/redis/publish-result.js";
+import { retentionOptions } from "../shared/redis/queues.js";
 import { campaignJobs } from "./campaign-jobs.js";
 
 /**
@@ -44,13 +45,14 @@ export async function abortCampaign(deps: AbortDeps, campaignId: string): Promis
   const takeover = new JobTakeover(deps.redis);
   const targets = new ResultTargets(deps.redis, deps.config);
   const publish = (result: CancelResult) => targets.publish(result);
+  const keep = retentionOptions(deps.config);
   let aborted = 0;
   let cursor = "0";
   try {
     do {
       const page = await deps.store.waitingActions(campaignId, cursor);
       const jobs = await campaignJobs(deps.queue, campaignId, tenantId, page.actionIds);
-      aborted += await abortJobs({ queue: deps.queue, takeover, publish }, record, tenantId, [
+      aborted += await abortJobs({ queue: deps.queue, takeover, publish, keep }, record, tenantId, [
         ...jobs.values(),
       ]);
       cursor = page.next;
@@ -62,7 +64,12 @@ export async function abortCampaign(deps: AbortDeps, campaignId: string): Promis
 }
 
 async function abortJobs(
-  deps: { queue: Queue; takeover: JobTakeover; publish: (result: CancelResult) => Promise<void> },
+  deps: {
+    queue: Queue;
+    takeover: JobTakeover;
+    publish: (result: CancelResult) => Promise<void>;
+    keep: ReturnType<typeof retentionOptions>;
+  },
   campaign: { id: string; comment: string },
   tenantId: string,
   jobs: Job[],
@@ -83,6 +90,8 @@ async function abortJobs(
       const result = results.get(id) as CancelResult;
       const job = jobs.find((j) => String(j.id) === id) as Job;
       await deps.publish(result);
+      // Jobs leave their retention to the worker's options (queues.ts); finished here, it is given.
+      job.opts = { ...job.opts, ...deps.keep };
       await job.moveToCompleted(result, lock.token, false);
     }),
   );

@@ -1,7 +1,7 @@
 import type { Job, Queue } from "bullmq";
 import type { SeenStatus } from "../shared/contract/seen-status.js";
 import type { CampaignStore } from "../shared/redis/campaign-store.js";
-import { CANCEL_JOB_NAME, deduplicationId, newJobId, retentionOptions } from "../shared/redis/queues.js";
+import { CANCEL_JOB_NAME, deduplicationId, newJobId } from "../shared/redis/queues.js";
 
 /**
  * The job each action has in flight (waiting, delayed or active: BullMQ's deduplication key points
@@ -32,7 +32,6 @@ export interface CampaignJobs {
   comment: string;
   priority: number;
   requestedBy?: string;
-  resultRetentionMs: number;
 }
 
 /**
@@ -67,7 +66,6 @@ export async function addCampaignJobs(
       deduplication: { id: deduplicationId(tenantId, machineActionId) },
       priority: campaign.priority,
       ...((delays[k] ?? 0) > 0 ? { delay: delays[k] } : {}),
-      ...retentionOptions(campaign),
     },
   }));
   let jobs: Job[];

@@ -28,7 +28,6 @@ export interface CampaignRequest {
   source: string;
   priority?: number;
   requestedBy?: string;
-  resultRetentionMs: number;
 }
 
 export interface CampaignStart {

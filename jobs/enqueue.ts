@@ -5,7 +5,7 @@ import { type CancelJob, type CancelRequest, cancelJobSchema } from "../shared/c
 import { MAX_PRIORITY, validPriority } from "../shared/contract/limits.js";
 import { UsageError } from "../shared/core/errors.js";
 import type { AuditSink } from "../shared/redis/audit-log.js";
-import { CANCEL_JOB_NAME, deduplicationId, newJobId, retentionOptions } from "../shared/redis/queues.js";
+import { CANCEL_JOB_NAME, deduplicationId, newJobId } from "../shared/redis/queues.js";
 import { promoteJob } from "./promote-job.js";
 
 export interface EnqueueOptions {
@@ -19,7 +19,6 @@ export interface EnqueueOptions {
   tenants?: TenantDirectory<TenantInfo>;
   /** BullMQ priority, 1 (highest of the prioritized) .. MAX_PRIORITY; none = taken before any prioritized job. */
   priority?: number;
-  resultRetentionMs: number;
   /** Where each request is recorded for the audit trail; none by default. */
   audit?: AuditSink;
 }
@@ -59,7 +58,6 @@ export async function enqueueCancels(
       jobId,
       deduplication: { id: deduplicationId(job.tenantId, job.machineActionId) },
       priority: options.priority,
-      ...retentionOptions(options),
     });
     const existing = added.id !== jobId;
     const urgent = options.priority === undefined;

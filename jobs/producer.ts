@@ -151,7 +151,6 @@ export class Producer {
       defaultTenantId: options.defaultTenantId,
       tenants: this.tenants,
       priority: options.priority,
-      resultRetentionMs: this.config.resultRetentionMs,
       audit: this.auditing ? this.audit(options.who) : undefined,
     });
   }
@@ -198,7 +197,6 @@ export class Producer {
       replay: replayOf !== undefined,
       priority: order.priority,
       requestedBy: order.requestedBy,
-      resultRetentionMs: this.config.resultRetentionMs,
     };
     return startCampaign(this.queue, this.store, request, extras);
   }

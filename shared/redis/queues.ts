@@ -1,6 +1,6 @@
 /**
  * The only module that knows queue names, job names and job-id rules, and how long finished jobs
- * stay (`retentionOptions`, one rule for producers and workers).
+ * stay (`retentionOptions`, one rule for workers and the queues they publish to).
  */
 
 import { randomBytes } from "node:crypto";
@@ -49,7 +49,11 @@ export function resultJobId(cancelJobId: string): string {
   return integer || cancelJobId.startsWith("~") ? `~${cancelJobId}` : cancelJobId;
 }
 
-/** Finished jobs (and so their results) are kept for RESULT_RETENTION; one rule for jobs and workers alike. */
+/**
+ * Finished jobs (and so their results) are kept for RESULT_RETENTION. Cancel jobs leave it out of
+ * their options: BullMQ stores the options in every waiting job's hash (about 64 bytes of Redis more
+ * per job), and the worker finishing the job applies its own (cancel-worker.ts), as does an abort.
+ */
 export function retentionOptions(config: Pick<Config, "resultRetentionMs">): {
   removeOnComplete: KeepJobs;
   removeOnFail: KeepJobs;

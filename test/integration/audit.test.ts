@@ -134,7 +134,6 @@ describe("the audit trail", () => {
     const [busy, fresh] = [crypto.randomUUID(), crypto.randomUUID()];
     await enqueueCancels(queue, [{ machineActionId: busy, comment: "urgent" }], {
       defaultTenantId: TENANT,
-      resultRetentionMs: config.resultRetentionMs,
       audit: log.as({ client: "library" }),
     });
     const store = new CampaignStore(redis as Redis, keyPrefix(config), config.resultRetentionMs);
@@ -147,7 +146,6 @@ describe("the audit trail", () => {
         tenantId: TENANT,
         source: "test",
         requestedBy: "ops",
-        resultRetentionMs: 600_000,
       },
       { audit: log.as({ client: "library" }) },
     );

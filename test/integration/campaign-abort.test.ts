@@ -140,6 +140,9 @@ describe("campaign --abort", () => {
     const [stored] = await harness.cancelQueue.getPrioritized(0, 0);
     expect(stored?.data).toMatchObject({ campaignId: "race" });
     expect(stored?.data).not.toHaveProperty("comment");
+    // Nor their retention: the worker (or the abort) finishing a job applies RESULT_RETENTION.
+    expect(stored?.opts).not.toHaveProperty("removeOnComplete");
+    expect(stored?.opts).not.toHaveProperty("removeOnFail");
     await harness.startWorker();
     await waitFor("the first results", async () => ((await producer.campaign("race"))?.done ?? 0) > 10);
     const { aborted } = await producer.abortCampaign("race");
@@ -163,9 +166,35 @@ describe("campaign --abort", () => {
     for (const id of abortedIds) expect(cancelledIds.has(id as string), id as string).toBe(false);
     expect(results.filter((r) => r.outcome === "cancelled")).toHaveLength(150 - aborted);
     // The jobs left the comment to the campaign's record; the worker sent it, and every result carries it.
-    for (const r of results) expect(r.comment).toBe("x");
+    for (const r of results) expect(r).toMatchObject({ comment: "x", tenantId: TENANT });
     for (const r of results.filter((x) => x.outcome === "cancelled"))
       expect(r.action?.cancellationComment).toBe("x");
+  });
+
+  it("keeps the jobs it finished for RESULT_RETENTION only, as a worker does", async () => {
+    const { harness, producer } = await open({ env: { RESULT_RETENTION: "1s" } });
+    const start = (campaignId: string) =>
+      producer.startCampaign(
+        {
+          tenantId: TENANT,
+          source: { ids: [harness.sim.store.add().id], label: "t" },
+          comment: "x",
+          campaignId,
+        },
+        { lookUp: false },
+      );
+    await start("old");
+    const [old] = await harness.cancelQueue.getJobs(["prioritized"]);
+    expect((await producer.abortCampaign("old")).aborted).toBe(1);
+    expect(await harness.cancelQueue.getJob(String(old?.id))).toBeDefined();
+    await new Promise((resolve) => setTimeout(resolve, 1_100)); // let the retention elapse
+    // BullMQ evicts old finished jobs when another one finishes: the next abort's.
+    await start("new");
+    expect((await producer.abortCampaign("new")).aborted).toBe(1);
+    await waitFor(
+      "the old aborted job to be removed",
+      async () => !(await harness.cancelQueue.getJob(String(old?.id))),
+    );
   });
 
   it("leaves a job it took to the worker, with its aborted result, when it dies before finishing it", async () => {

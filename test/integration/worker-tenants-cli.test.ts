@@ -17,9 +17,7 @@ afterEach(async () => {
 
 /** A job added by a producer outside the project, naming its tenant by name. */
 const foreignJob = (harness: Harness, tenantId: string, machineActionId: string) =>
-  enqueueCancels(harness.cancelQueue, [{ machineActionId, comment: "x", tenantId }], {
-    resultRetentionMs: 60_000,
-  });
+  enqueueCancels(harness.cancelQueue, [{ machineActionId, comment: "x", tenantId }], {});
 
 describe("mde-cancel worker and SIGHUP", () => {
   it("serves a tenant added to the file without a restart, and keeps the previous tenants when the file turns bad", async () => {

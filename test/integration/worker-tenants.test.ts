@@ -128,9 +128,7 @@ describe("a worker serving three tenants", () => {
     await enqueueCancels(
       h.cancelQueue,
       [{ machineActionId: newActionId(), comment: "x", tenantId: "nobody" }],
-      {
-        resultRetentionMs: 60_000,
-      },
+      {},
     );
     const [result] = await h.results(1);
     expect(result).toMatchObject({

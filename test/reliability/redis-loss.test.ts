@@ -61,7 +61,7 @@ describe("Redis loss", () => {
     await enqueueCancels(
       cancelQueue,
       ids.map((machineActionId) => ({ machineActionId, comment: "redis loss" })),
-      { defaultTenantId: TENANT, resultRetentionMs: h.config.resultRetentionMs },
+      { defaultTenantId: TENANT },
     );
     workers = [spawnWorker(h.env), spawnWorker(h.env)];
 

@@ -81,8 +81,7 @@ export async function runFairness(s: FairnessScenario): Promise<FairnessFigures>
   const campaign = (tenantId: string, ids: string[], name: string) => {
     const order = { tenantId, source: { ids, label: "fairness" }, comment: "bulk", campaignId: name };
     if (s.paced !== false) return producer.startCampaign(order);
-    const { resultRetentionMs } = h.config;
-    return startCampaign(h.cancelQueue, store, { ...order, ids, source: "fairness", resultRetentionMs });
+    return startCampaign(h.cancelQueue, store, { ...order, ids, source: "fairness" });
   };
   const pending = (tenant: string, n: number) => {
     const actions = h.sim.tenant(tenant)?.store;

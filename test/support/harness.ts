@@ -105,7 +105,6 @@ export async function startHarness(
     enqueue(requests, opts = {}) {
       return enqueueCancels(cancelQueue, requests, {
         defaultTenantId: TENANT,
-        resultRetentionMs: config.resultRetentionMs,
         ...opts,
       });
     },
