@@ -69,6 +69,11 @@ export function leanSection(r: LeanResult): string[] {
         ...Object.entries(m.breakdown).map(
           ([part, b]) => [`- ${part}`, `${round(b)} B`, "-"] as [string, string, string],
         ),
+        [
+          "BullMQ's own floor: the same id, priority and deduplication, empty data, nothing of ours",
+          `${round(m.bareJobBytes)} B`,
+          "-",
+        ],
         ["worker RSS, queue paused (idle)", `${round(m.idleRssMiB)} MiB`, "-"],
         [
           `worker RSS with ${m.n.toLocaleString("en")} waiting (max over ${m.sampleSeconds} s of work)`,

@@ -7,6 +7,7 @@
 import { startCampaign } from "../jobs/campaign.js";
 import { CampaignStore } from "../shared/redis/campaign-store.js";
 import { keyPrefix } from "../shared/redis/queues.js";
+import { bareJobBytes } from "./bare-job-bytes.js";
 import { startCluster } from "./cluster.js";
 import { QUEUE, rssMiB, sleep, TENANT } from "./common.js";
 
@@ -15,6 +16,8 @@ export interface MemoryResult {
   enqueueMs: number;
   enqueuePerSec: number;
   bytesPerJob: number;
+  /** BullMQ's own floor: the same id, priority and deduplication, empty data (bare-job-bytes.ts). */
+  bareJobBytes: number;
   /** MEMORY USAGE of one job's own keys, and each shared structure's share per job. */
   breakdown: Record<string, number>;
   idleRssMiB: number;
@@ -70,6 +73,7 @@ export async function measureMemory(
       breakdown[`campaign ${part} (share)`] = (await usage(key)) / n;
     }
     breakdown["events stream (share)"] = (await usage(`${q}:events`)) / n;
+    const bare = await bareJobBytes(c.prefix);
 
     // The worker's RSS: first on an idle queue (paused), then working the 100,000 under the budget.
     await c.queue.pause();
@@ -89,6 +93,7 @@ export async function measureMemory(
       enqueueMs,
       enqueuePerSec: n / (enqueueMs / 1000),
       bytesPerJob,
+      bareJobBytes: bare,
       breakdown,
       idleRssMiB,
       loadedRssMiB,
