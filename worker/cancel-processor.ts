@@ -88,7 +88,9 @@ export async function processCancel(input: ProcessorInput, deps: ProcessorDeps):
       // Another run's cancel for this action is still on the wire: wait for it, then look again.
       if (claim && "heldMs" in claim) return delay(deps, state, claim.heldMs + 250, "in_flight");
       try {
-        const sent = await sendCancel({ ...job, tenantId }, state, deps, call);
+        // The claim took the POST's budget in the same script: the POST spends it.
+        const admission = claim && "admission" in claim ? claim.admission : undefined;
+        const sent = await sendCancel({ ...job, tenantId }, state, deps, { ...call, admission });
         if (sent.kind === "answered") return finish("cancelled", sent.action);
         // Refused: the action may have finished between our check and our cancel; look before blaming the request.
         const again = await deps.api.getAction(tenantId, job.machineActionId, call);

@@ -11,7 +11,6 @@ import { CampaignStore } from "../shared/redis/campaign-store.js";
 import { CancelClaims, type ClaimBudget } from "../shared/redis/cancel-claims.js";
 import type { RedisConnection } from "../shared/redis/connection.js";
 import { FencedProgress } from "../shared/redis/fenced-progress.js";
-import { withJobAdmissions } from "../shared/redis/job-admissions.js";
 import { keyPrefix, retentionOptions } from "../shared/redis/queues.js";
 import { RecentSightings } from "../shared/redis/recent-sightings.js";
 import { ActionChecks } from "./action-checks.js";
@@ -102,28 +101,26 @@ export function createCancelWorker(deps: CancelWorkerDeps): Worker {
         return limiter && { limiter, campaign };
       };
       const data = await comments.fill(job.data);
-      const decision = await withJobAdmissions(() =>
-        processCancel(
-          // The priority as stored now (a promotion changes it), not as added: BullMQ may hand it over as a string.
-          {
-            jobId: String(job.id),
-            data,
-            enqueuedAt: job.timestamp,
-            priority,
-            state,
+      const decision = await processCancel(
+        // The priority as stored now (a promotion changes it), not as added: BullMQ may hand it over as a string.
+        {
+          jobId: String(job.id),
+          data,
+          enqueuedAt: job.timestamp,
+          priority,
+          state,
+        },
+        {
+          api,
+          settings,
+          tenants: deps.tenants.directory,
+          sightings,
+          claims: {
+            claim: (tenantId, actionId, ms) => claims.claim(tenantId, actionId, ms, budgetOf(tenantId)),
           },
-          {
-            api,
-            settings,
-            tenants: deps.tenants.directory,
-            sightings,
-            claims: {
-              claim: (tenantId, actionId, ms) => claims.claim(tenantId, actionId, ms, budgetOf(tenantId)),
-            },
-            signal,
-            saveState: (s) => progress.save(job, token, { ...s }),
-          },
-        ),
+          signal,
+          saveState: (s) => progress.save(job, token, { ...s }),
+        },
       );
       if (decision.kind === "delay") {
         logger.debug({ jobId: job.id, reason: decision.reason, delayMs: decision.ms }, "job delayed");

@@ -4,7 +4,8 @@
  * and every answer turned into data or one typed error. DefenderClient builds the URLs.
  */
 
-import { AsyncLocalStorage } from "node:async_hooks";
+import type { IncomingMessage } from "node:http";
+import https from "node:https";
 import axios, { type AxiosInstance, type AxiosResponse } from "axios";
 import { BudgetWaitError, ThrottledError, TransientError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
@@ -19,13 +20,18 @@ export interface Tokens {
   get(tenantId: string): Promise<string>;
   refresh(tenantId: string, staleToken: string): Promise<string>;
 }
+/** Admission of one call: settle it when its answer came, release it when it was never sent. */
+export interface Admitted {
+  ok: true;
+  settle(): Promise<void>;
+  release(): Promise<void>;
+}
 export interface Budget {
-  /** Admission of one call: settle it when its answer came, release it when it was never sent. */
   take(
     tenantId: string,
     endpoint: Endpoint,
     options?: { campaign?: boolean },
-  ): Promise<{ ok: true; settle(): Promise<void>; release(): Promise<void> } | { ok: false; waitMs: number }>;
+  ): Promise<Admitted | { ok: false; waitMs: number }>;
   pause(tenantId: string, endpoint: Endpoint, ms: number): Promise<void>;
   /** The remaining 429 pause, read again just before a request goes out on a new connection. */
   pausedForMs(tenantId: string, endpoint: Endpoint): Promise<number>;
@@ -35,7 +41,19 @@ export interface CallOptions {
   /** Campaign calls spend only CAMPAIGN_BUDGET_SHARE of each window. */
   campaign?: boolean;
   signal?: AbortSignal;
+  /**
+   * Budget already taken for this call (a cancel's claim takes it in the same script): its first
+   * request spends it instead of asking the limiter again. Whoever took it releases it if unused.
+   */
+  admission?: Admitted;
 }
+
+/** Which call a request belongs to: handed to the agent with the request's options, for the gate. */
+interface CallTag {
+  tenantId: string;
+  endpoint: Endpoint;
+}
+type TaggedOptions = https.RequestOptions & { mdeCall?: CallTag };
 
 export interface ExchangeOptions {
   baseUrl: string;
@@ -51,8 +69,6 @@ export interface ExchangeOptions {
 
 export class DefenderExchange {
   private readonly http: AxiosInstance;
-  /** The call each request belongs to, for the pause check of a new connection. */
-  private readonly call = new AsyncLocalStorage<{ tenantId: string; endpoint: Endpoint }>();
 
   constructor(private readonly options: ExchangeOptions) {
     this.http = axios.create({
@@ -62,7 +78,11 @@ export class DefenderExchange {
       // No socket limit (the worker's concurrency bounds the calls): a request queued for a free
       // socket would be written late, after a pause set meanwhile, on a kept-alive socket that skips
       // the gate. Each request gets an idle socket at once, or a new, gated connection.
-      httpsAgent: new GatedAgent({ keepAlive: true }, () => this.gate(), options.timeoutMs),
+      httpsAgent: new GatedAgent(
+        { keepAlive: true },
+        (request: TaggedOptions) => this.gate(request.mdeCall),
+        options.timeoutMs,
+      ),
       validateStatus: () => true,
       maxRedirects: 0,
       headers: { Accept: "application/json" },
@@ -80,8 +100,11 @@ export class DefenderExchange {
   ): Promise<T> {
     let token = await this.options.tokens.get(tenantId);
     let refreshed = false;
+    // Budget taken ahead serves the first request only; a request after a 401 takes its own.
+    let ahead = options.admission;
     for (;;) {
-      const response = await this.exchange(tenantId, endpoint, method, path, token, options);
+      const response = await this.exchange(tenantId, endpoint, method, path, token, options, ahead);
+      ahead = undefined;
       if (response.status === 401 && !refreshed) {
         // Tokens can be revoked or rotated early; one refresh tells a stale token from a bad app.
         refreshed = true;
@@ -100,9 +123,18 @@ export class DefenderExchange {
     path: string,
     token: string,
     options: CallOptions & { body?: unknown },
+    ahead: Admitted | undefined,
   ): Promise<AxiosResponse> {
+    const tag: CallTag = { tenantId, endpoint };
+    // The agent gets the call's tag with the request's options (no async context needed to find it).
+    const transport = {
+      request: (request: TaggedOptions, onResponse: (response: IncomingMessage) => void) =>
+        https.request(Object.assign(request, { mdeCall: tag }), onResponse),
+    };
     for (let attempt = 1; ; attempt++) {
-      const admitted = await this.options.budget.take(tenantId, endpoint, { campaign: options.campaign });
+      const admitted =
+        (attempt === 1 && ahead) ||
+        (await this.options.budget.take(tenantId, endpoint, { campaign: options.campaign }));
       if (!admitted.ok)
         throw new BudgetWaitError(
           `rate-limit budget of ${endpoint} spent for ${admitted.waitMs} ms`,
@@ -111,15 +143,14 @@ export class DefenderExchange {
       const started = Date.now();
       let response: AxiosResponse;
       try {
-        response = await this.call.run({ tenantId, endpoint }, () =>
-          this.http.request({
-            method,
-            url: path,
-            data: options.body,
-            headers: { Authorization: `Bearer ${token}` },
-            signal: options.signal,
-          }),
-        );
+        response = await this.http.request({
+          method,
+          url: path,
+          data: options.body,
+          headers: { Authorization: `Bearer ${token}` },
+          signal: options.signal,
+          transport,
+        });
       } catch (err) {
         const aborted = options.signal?.aborted === true;
         const verdict = afterFailedAttempt(err, { endpoint, method, attempt, aborted });
@@ -151,8 +182,7 @@ export class DefenderExchange {
   }
 
   /** Before a request goes out on a new connection: its endpoint must not have been paused meanwhile. */
-  private async gate(): Promise<void> {
-    const call = this.call.getStore();
+  private async gate(call: CallTag | undefined): Promise<void> {
     if (!call) throw new TransientError("a connection to Defender was opened outside a call");
     const waitMs = await this.options.budget.pausedForMs(call.tenantId, call.endpoint);
     if (waitMs > 0)

@@ -1,4 +1,3 @@
-import { AsyncResource } from "node:async_hooks";
 import https from "node:https";
 import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
@@ -22,15 +21,15 @@ export function latestArrivalMs(readyTimeoutMs: number): number {
  * handshake can take hundreds of ms), so never reaches Microsoft inside the pause. Requests on kept-alive
  * sockets are written within a millisecond of their admission and skip the gate.
  *
- * `gate` runs in the async context of the request the connection is opened for (so it can tell which
- * call that is, e.g. from an AsyncLocalStorage), and rejects to fail the request with its error. A
+ * `gate` gets the options of the request the connection is opened for (so it can tell which call that
+ * is, from a field the caller put there), and rejects to fail the request with its error. A
  * connection not ready (handshake and gate) within `readyTimeoutMs`, or closed before, fails it too:
  * the request's own timeout only starts once it has its socket.
  */
 export class GatedAgent extends https.Agent {
   constructor(
     options: https.AgentOptions,
-    private readonly gate: () => Promise<void>,
+    private readonly gate: (request: https.RequestOptions) => Promise<void>,
     private readonly readyTimeoutMs: number,
   ) {
     super(options);
@@ -41,7 +40,6 @@ export class GatedAgent extends https.Agent {
     // Node's agent always passes the callback; without one there is nobody to hand the socket to later.
     if (!oncreate) return socket;
     const startedAt = performance.now();
-    const gate = AsyncResource.bind(this.gate);
     const closed = () => done(new TransientError("connection closed before the request was sent"));
     const done = (err: Error | null) => {
       clearTimeout(timer);
@@ -52,7 +50,7 @@ export class GatedAgent extends https.Agent {
       oncreate(err, socket);
     };
     const ready = () => {
-      gate().then(() => {
+      this.gate(options).then(() => {
         // Never write later than the timeout after the call was admitted: its reservation ends then.
         if (performance.now() - startedAt > this.readyTimeoutMs) done(this.timeout());
         else if (socket.destroyed) closed();

@@ -3,13 +3,13 @@
 import { randomUUID } from "node:crypto";
 import { BudgetWaitError } from "../core/errors.js";
 import type { RedisConnection } from "./connection.js";
-import { canHoldAdmissions } from "./job-admissions.js";
+import type { Admission } from "./limiter-admission.js";
 import { defineScript, type LuaScript } from "./lua-script.js";
 import type { RateLimiter } from "./rate-limiter.js";
 
 /** The budget of the cancel a claim guards: taken in the same script as the claim (one round trip). */
 export interface ClaimBudget {
-  limiter: Pick<RateLimiter, "takeClaiming" | "releaseHeld" | "releaseClaim">;
+  limiter: Pick<RateLimiter, "takeClaiming" | "releaseClaim">;
   campaign: boolean;
 }
 
@@ -25,10 +25,9 @@ const RENEW = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("
  * however long the cancel takes (a 401, a slow token refresh, then the second POST); when the
  * holder dies it runs out `ms` after the last renewal.
  *
- * Given the cancel's budget, inside a job run (withJobAdmissions), the claim, the budget and the 429
- * pause are one atomic script (RateLimiter.takeClaiming): no budget is spent while the claim is held,
- * no claim is set when the budget refuses (that throws BudgetWaitError), and the POST then finds its
- * admission waiting.
+ * Given the cancel's budget, the claim, the budget and the 429 pause are one atomic script
+ * (RateLimiter.takeClaiming): no budget is spent while the claim is held, no claim is set when the
+ * budget refuses (that throws BudgetWaitError), and the claim hands the POST its `admission`.
  */
 export class CancelClaims {
   private readonly release: LuaScript<number>;
@@ -48,10 +47,10 @@ export class CancelClaims {
     actionId: string,
     ms: number,
     budget?: ClaimBudget,
-  ): Promise<{ release: () => Promise<void> } | { heldMs: number }> {
+  ): Promise<{ release: () => Promise<void>; admission?: Admission } | { heldMs: number }> {
     const key = `${this.prefix}:cancel-claim:${tenantId}:${actionId}`;
     const owner = randomUUID();
-    if (budget && canHoldAdmissions()) {
+    if (budget) {
       const { limiter, campaign } = budget;
       const taken = await limiter.takeClaiming(tenantId, "cancel", { campaign }, { key, owner, ms });
       if ("heldMs" in taken) return taken;
@@ -60,9 +59,10 @@ export class CancelClaims {
       // Released with the POST's settle, in the limiter's next batch of writes.
       const held = this.held(key, owner, ms, () => limiter.releaseClaim({ key, owner }));
       return {
+        admission: taken,
         release: async () => {
-          // An admission no POST used (no token, say) goes back: nothing was sent.
-          await limiter.releaseHeld(tenantId, "cancel", { campaign });
+          // An admission no POST used (no token, say) goes back: nothing was sent. Once settled, a no-op.
+          await taken.release();
           await held.release();
         },
       };

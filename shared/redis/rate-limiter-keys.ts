@@ -26,8 +26,3 @@ export function takeKeys(base: string, campaign: boolean): string[] {
   const tickets = `${base}:ticket:${campaign ? "campaign" : "urgent"}`;
   return [`${base}:log`, `${base}:log:campaign`, `${base}:seq`, `${base}:pause`, tickets];
 }
-
-/** Where a run keeps an admission taken ahead (job-admissions.ts): per limiter keys, endpoint and class. */
-export function heldKey(base: string, campaign: boolean): string {
-  return `${base}:${campaign ? "campaign" : "urgent"}`;
-}

@@ -15,10 +15,9 @@ import type { RateWindow } from "../config/durations.js";
 import { sleep } from "../core/sleep.js";
 import type { Endpoint } from "../defender/endpoints.js";
 import type { RedisConnection } from "./connection.js";
-import { holdAdmission, releaseHeldAdmission, takeHeldAdmission } from "./job-admissions.js";
 import { type Admission, admissionHandle } from "./limiter-admission.js";
 import { defineScript, type LuaScript } from "./lua-script.js";
-import { heldKey, limiterBase, takeKeys } from "./rate-limiter-keys.js";
+import { limiterBase, takeKeys } from "./rate-limiter-keys.js";
 import {
   DEFAULT_RESERVATION_MS,
   nearMs,
@@ -81,51 +80,33 @@ export class RateLimiter {
     this.status_ = defineScript(redis, "mdeRateLimiterStatus", 2, STATUS_SCRIPT);
   }
 
-  /**
-   * Admits one call that is about to leave (one Redis round trip, none when this job run's claim
-   * already took it: takeClaiming), or says how long to wait before asking again.
-   */
+  /** Admits one call that is about to leave (one Redis round trip), or says how long to wait. */
   async take(
     tenantId: string,
     endpoint: Endpoint,
     options: { campaign?: boolean } = {},
   ): Promise<TakeResult> {
     const base = this.base(tenantId, endpoint);
-    const campaign = options.campaign === true;
-    // Taken ahead with this run's claim (takeClaiming): no second round trip.
-    const held = takeHeldAdmission(heldKey(base, campaign));
-    if (held) return held;
-    return (await this.admit(base, endpoint, campaign)) as TakeResult;
+    return (await this.admit(base, endpoint, options.campaign === true)) as TakeResult;
   }
 
   /**
    * `take` and a claim in one script: while another run holds the claim, says for how long (and takes
-   * no budget); else admits the call and sets the claim, or refuses both. The admission is held for
-   * the caller's job run (withJobAdmissions): its next `take` of this endpoint and class gets it at
-   * once. Outside a job run, use `take`.
+   * no budget); else admits the call and sets the claim, or refuses both. The admission goes with the
+   * call it was taken for (CallOptions.admission), which then costs no second round trip.
    */
-  async takeClaiming(
+  takeClaiming(
     tenantId: string,
     endpoint: Endpoint,
     options: { campaign?: boolean },
     claim: ClaimArgs,
-  ): Promise<{ ok: true } | Refusal | { heldMs: number }> {
-    const base = this.base(tenantId, endpoint);
-    const campaign = options.campaign === true;
-    const reply = await this.admit(base, endpoint, campaign, claim);
-    if ("heldMs" in reply || !reply.ok) return reply;
-    holdAdmission(heldKey(base, campaign), reply);
-    return { ok: true };
+  ): Promise<TakeResult | { heldMs: number }> {
+    return this.admit(this.base(tenantId, endpoint), endpoint, options.campaign === true, claim);
   }
 
   /** Lets go of a claim takeClaiming set, with this turn's settles (one command for all). */
   releaseClaim(claim: Pick<ClaimArgs, "key" | "owner">): Promise<void> {
     return this.settles.releaseClaim(claim.key, claim.owner);
-  }
-
-  /** Gives back an admission takeClaiming held for this run and no call used. */
-  releaseHeld(tenantId: string, endpoint: Endpoint, options: { campaign?: boolean }): Promise<void> {
-    return releaseHeldAdmission(heldKey(this.base(tenantId, endpoint), options.campaign === true));
   }
 
   /**

@@ -2,7 +2,6 @@ import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { BudgetWaitError } from "../../shared/core/errors.js";
 import { CancelClaims } from "../../shared/redis/cancel-claims.js";
-import { withJobAdmissions } from "../../shared/redis/job-admissions.js";
 import { RateLimiter } from "../../shared/redis/rate-limiter.js";
 import { deleteKeys, REDIS_URL, uniquePrefix } from "../support/redis.js";
 
@@ -40,17 +39,15 @@ let releases: (() => Promise<void>)[] = [];
 
 /** A job run asking for the claim of `actionId` with the cancel's budget, as the worker does. */
 async function run(p: ReturnType<typeof process_>, actionId: string): Promise<Outcome> {
-  return withJobAdmissions(async () => {
-    try {
-      const claim = await p.claims.claim(TENANT, actionId, CLAIM_MS, { limiter: p.limiter, campaign: false });
-      if (!("release" in claim)) return "held";
-      releases.push(claim.release);
-      return "claimed";
-    } catch (err) {
-      if (err instanceof BudgetWaitError) return "budget";
-      throw err;
-    }
-  });
+  try {
+    const claim = await p.claims.claim(TENANT, actionId, CLAIM_MS, { limiter: p.limiter, campaign: false });
+    if (!("release" in claim)) return "held";
+    releases.push(claim.release);
+    return "claimed";
+  } catch (err) {
+    if (err instanceof BudgetWaitError) return "budget";
+    throw err;
+  }
 }
 
 describe("claim, budget and pause in one script (CancelClaims with a ClaimBudget)", () => {
@@ -95,18 +92,14 @@ describe("claim, budget and pause in one script (CancelClaims with a ClaimBudget
     expect(await connections[0]?.keys(`${prefix}:cancel-claim:*`)).toEqual([]);
     await connections[0]?.del(`${prefix}:rl:${TENANT}:cancel:pause`);
 
-    // The POST of the same run takes the admission made with the claim: no second entry in the log.
-    const taken = await withJobAdmissions(async () => {
-      const claim = await p.claims.claim(TENANT, "5382f7ea-7557-4ab7-9782-d50480024a4f", CLAIM_MS, {
-        limiter: p.limiter,
-        campaign: false,
-      });
-      const post = await p.limiter.take(TENANT, "cancel");
-      if (post.ok) await post.settle();
-      if ("release" in claim) await claim.release();
-      return post.ok;
+    // The claim hands over the admission made with it, for the POST: no second entry in the log.
+    const claim = await p.claims.claim(TENANT, "5382f7ea-7557-4ab7-9782-d50480024a4f", CLAIM_MS, {
+      limiter: p.limiter,
+      campaign: false,
     });
-    expect(taken).toBe(true);
+    if (!("release" in claim) || !claim.admission) throw new Error("expected a claim with its admission");
+    await claim.admission.settle();
+    await claim.release();
     expect(await connections[0]?.zcard(`${prefix}:rl:${TENANT}:cancel:log`)).toBe(1);
     // Let go of with the POST's settle: no claim is left.
     expect(await connections[0]?.keys(`${prefix}:cancel-claim:*`)).toEqual([]);

@@ -80,3 +80,24 @@ describe("a call admitted before a 429 pause, on a connection still opening", ()
     expect(door?.connections()).toBe(1);
   });
 });
+
+describe("a cancel whose claim took its budget (CallOptions.admission)", () => {
+  it("spends that admission: one slot for the POST, and a token refresh's second POST takes its own", async () => {
+    const { harness, session } = await slowSession(0);
+    const id = harness.sim.store.add({ status: "Pending" }).id;
+    const claim = { key: `${harness.config.queuePrefix}:test-claim:${id}`, owner: "me", ms: 60_000 };
+    const taken = await session.limiter.takeClaiming(TENANT, "cancel", {}, claim);
+    if (!("ok" in taken) || !taken.ok) throw new Error("expected an admission");
+    // The token in hand was revoked: the first POST meets a 401, the refreshed one goes through.
+    harness.sim.revokeTokens();
+    const action = await session.client.cancelAction(TENANT, id, "ahead", { admission: taken });
+    expect(action.status).toBe("Cancelled");
+    expect(harness.sim.requestCount("cancel")).toBe(2);
+    // Two POSTs, two slots: the one the claim took and the one the second POST asked for.
+    await waitFor("both POSTs settled", async () => {
+      const status = await session.limiter.status(TENANT, "cancel");
+      return status.windows[0]?.used === 2;
+    });
+    await redis?.del(claim.key);
+  });
+});

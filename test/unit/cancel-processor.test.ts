@@ -143,18 +143,32 @@ describe("processCancel", () => {
     expect(calls).toEqual(["get"]);
   });
 
-  it("releases its claim once the cancel has answered", async () => {
+  it("hands the POST the budget its claim took, and releases the claim once the cancel has answered", async () => {
     const { api } = scripted([action("Pending")], [action("Cancelled")]);
+    const admission = { ok: true as const, settle: async () => undefined, release: async () => undefined };
+    let given: unknown;
+    const cancelAction: ActionsApi["cancelAction"] = (tenantId, id, comment, options) => {
+      given = options?.admission;
+      return api.cancelAction(tenantId, id, comment, options);
+    };
     let released = 0;
     const claim = async () => ({
+      admission,
       release: async () => {
         released += 1;
       },
     });
     await processCancel(
       { jobId: "job-1", data: { machineActionId: ID, comment: "x" }, enqueuedAt: 0, state: { failures: 0 } },
-      { api, settings, tenants, claims: { claim }, saveState: async () => undefined },
+      {
+        api: { ...api, cancelAction },
+        settings,
+        tenants,
+        claims: { claim },
+        saveState: async () => undefined,
+      },
     );
+    expect(given).toBe(admission);
     expect(released).toBe(1);
   });
 
