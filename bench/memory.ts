@@ -10,6 +10,7 @@ import { keyPrefix } from "../shared/redis/queues.js";
 import { bareJobBytes } from "./bare-job-bytes.js";
 import { startCluster } from "./cluster.js";
 import { QUEUE, rssMiB, sleep, TENANT } from "./common.js";
+import { listpackJobBytes } from "./listpack-bytes.js";
 
 export interface MemoryResult {
   n: number;
@@ -18,6 +19,8 @@ export interface MemoryResult {
   bytesPerJob: number;
   /** BullMQ's own floor: the same id, priority and deduplication, empty data (bare-job-bytes.ts). */
   bareJobBytes: number;
+  /** Bytes per job of 10,000 more with `hash-max-listpack-value` raised (listpack-bytes.ts). */
+  listpackJobBytes: number;
   /** MEMORY USAGE of one job's own keys, and each shared structure's share per job. */
   breakdown: Record<string, number>;
   idleRssMiB: number;
@@ -74,6 +77,7 @@ export async function measureMemory(
     }
     breakdown["events stream (share)"] = (await usage(`${q}:events`)) / n;
     const bare = await bareJobBytes(c.prefix);
+    const listpack = await listpackJobBytes(c.prefix, comment);
 
     // The worker's RSS: first on an idle queue (paused), then working the 100,000 under the budget.
     await c.queue.pause();
@@ -94,6 +98,7 @@ export async function measureMemory(
       enqueuePerSec: n / (enqueueMs / 1000),
       bytesPerJob,
       bareJobBytes: bare,
+      listpackJobBytes: listpack,
       breakdown,
       idleRssMiB,
       loadedRssMiB,
