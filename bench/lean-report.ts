@@ -20,7 +20,9 @@ export function leanSection(r: LeanResult): string[] {
     "at concurrency 50 against bench/plain-loop.ts (the same exchanges, no Redis) and a bare BullMQ",
     "worker whose processor does nothing (bench/noop-worker.ts), alternated run by run. The ceiling adds",
     "BullMQ's own per-job time to the plain loop's: 1 / (1/plain + 1/bare), as a share of the plain loop;",
-    "the gap below it is BullMQ's, the gap between it and the pipeline is this project's. The sum assumes",
+    "the gap below it is BullMQ's, the gap between it and the pipeline making the same calls (one GET per check)",
+    "is this project's. As shipped, the pipeline gathers its jobs' checks into list calls and makes about half",
+    "the plain loop's calls, so it can beat the loop; the goal is read on that row, the gap on the other. The sum assumes",
     "BullMQ's time adds to the HTTP exchange's; the CPU row says how much of each is the process's CPU.",
     `Redis commands: ${r.countedJobs.toLocaleString("en")} jobs under MONITOR, every command a worker process sent`,
     "that names one of the run's keys (a script counts once; the commands it runs inside Redis do not).",
@@ -42,18 +44,30 @@ export function leanSection(r: LeanResult): string[] {
           `>= ${100 * GOAL_RATIO}%: ${mark(r.ratio >= GOAL_RATIO)}`,
         ],
         [
+          "full pipeline with one GET per check (CHECK_GATHER_MS=0, the plain loop's calls) / plain loop",
+          `${round(100 * r.singleRatio, 1)}%`,
+          `>= ${100 * GOAL_RATIO}%: ${mark(r.singleRatio >= GOAL_RATIO)}`,
+        ],
+        [
+          "Defender calls per job: pipeline, one GET per check, plain loop",
+          `${round(r.callsPerJob.pipeline, 2)} / ${round(r.callsPerJob.single, 2)} / ${round(r.callsPerJob.plain, 2)}`,
+          "-",
+        ],
+        [
           "ceiling: plain loop + bare BullMQ per-job cost (median of runs)",
           `${round(100 * r.ceiling, 1)}%`,
           "-",
         ],
         [
-          "gap to the plain loop: BullMQ's own, this project's",
-          `${round(100 * (1 - r.ceiling), 1)} / ${round(100 * (r.ceiling - r.ratio), 1)} points`,
+          "gap to the plain loop, same calls: BullMQ's own, this project's",
+          `${round(100 * (1 - r.ceiling), 1)} / ${round(100 * (r.ceiling - r.singleRatio), 1)} points`,
           "-",
         ],
         [
-          "jobs/s pipeline, plain loop, bare BullMQ (each run)",
-          r.ratioRuns.map((x) => `${round(x.pipeline)} / ${round(x.plain)} / ${round(x.bare)}`).join(", "),
+          "jobs/s pipeline, one GET per check, plain loop, bare BullMQ (each run)",
+          r.ratioRuns
+            .map((x) => `${round(x.pipeline)} / ${round(x.single)} / ${round(x.plain)} / ${round(x.bare)}`)
+            .join(", "),
           "-",
         ],
         [

@@ -24,11 +24,15 @@ export interface LeanResult {
   commandsPerJob: number;
   /** Commands per job by what sent them, most first. */
   byKind: [string, number][];
-  ratioRuns: { pipeline: number; plain: number; bare: number }[];
+  ratioRuns: { pipeline: number; single: number; plain: number; bare: number }[];
   pipelineJobsPerSec: number;
   plainJobsPerSec: number;
   bareJobsPerSec: number;
   ratio: number;
+  /** The same with one GET per check (CHECK_GATHER_MS=0): the plain loop's very calls. */
+  singleRatio: number;
+  /** Defender calls per job: the pipeline (batched checks), with one GET per check, the plain loop. */
+  callsPerJob: { pipeline: number; single: number; plain: number };
   /**
    * The honest ceiling, as a share of the plain loop: the plain loop's per-job time plus a bare BullMQ
    * worker's, 1 / (1/plain + 1/bare) (median of runs). Below it the gap is BullMQ's own, above it ours.
@@ -51,6 +55,12 @@ const PIPELINE: TierSpec = {
   processes: 1,
   concurrency: 50,
 };
+/** The pipeline making the plain loop's very calls: a GET per check, no batching. */
+const SINGLE: TierSpec = {
+  ...PIPELINE,
+  label: "full pipeline, one GET per check",
+  env: { CHECK_GATHER_MS: "0" },
+};
 const PLAIN: TierSpec = { tier: "d", label: "plain loop", processes: 1, concurrency: 50 };
 /** BullMQ alone (bench/noop-worker.ts): what taking and finishing a job costs with nothing done in it. */
 const BARE: TierSpec = { tier: "a", label: "bare BullMQ no-op worker", processes: 1, concurrency: 50 };
@@ -66,7 +76,9 @@ export async function measureLean(
   let counted: { commands: number; byKind: Map<string, number> };
   const ratioRuns: LeanResult["ratioRuns"] = [];
   const cpuRuns: LeanResult["cpuMsPerJob"][] = [];
+  const calls: LeanResult["callsPerJob"][] = [];
   const cpuMs = (m: Measured) => (10 * m.cpu.workers) / m.jobsPerSec; // % of a core / jobs per s
+  const callsPerJob = (m: Measured) => (m.apiCalls ?? 0) / m.timedJobs;
   try {
     counted = await countCommands(bench.r, async (prefix) => {
       await measureTier({ ...bench, jobs: countedJobs, warmup: 0 }, { ...PIPELINE, prefix });
@@ -74,12 +86,19 @@ export async function measureLean(
     say(`lean: ${(counted.commands / countedJobs).toFixed(2)} Redis commands per job`);
     for (let run = 1; run <= runs; run++) {
       const pipeline: Measured = await measureTier(bench, PIPELINE);
+      const single: Measured = await measureTier(bench, SINGLE);
       const plain: Measured = await measureTier(bench, PLAIN);
       const bare: Measured = await measureTier(bench, BARE);
-      ratioRuns.push({ pipeline: pipeline.jobsPerSec, plain: plain.jobsPerSec, bare: bare.jobsPerSec });
+      ratioRuns.push({
+        pipeline: pipeline.jobsPerSec,
+        single: single.jobsPerSec,
+        plain: plain.jobsPerSec,
+        bare: bare.jobsPerSec,
+      });
+      calls.push({ pipeline: callsPerJob(pipeline), single: callsPerJob(single), plain: callsPerJob(plain) });
       cpuRuns.push({ pipeline: cpuMs(pipeline), plain: cpuMs(plain), bare: cpuMs(bare) });
       say(
-        `lean run ${run}/${runs}: pipeline ${pipeline.jobsPerSec.toFixed(0)}, plain ${plain.jobsPerSec.toFixed(0)}, bare BullMQ ${bare.jobsPerSec.toFixed(0)} jobs/s`,
+        `lean run ${run}/${runs}: pipeline ${pipeline.jobsPerSec.toFixed(0)}, one GET per check ${single.jobsPerSec.toFixed(0)}, plain ${plain.jobsPerSec.toFixed(0)}, bare BullMQ ${bare.jobsPerSec.toFixed(0)} jobs/s`,
       );
     }
   } finally {
@@ -101,6 +120,12 @@ export async function measureLean(
     plainJobsPerSec,
     bareJobsPerSec: median(ratioRuns.map((r) => r.bare)),
     ratio: median(ratioRuns.map((r) => r.pipeline / r.plain)),
+    singleRatio: median(ratioRuns.map((r) => r.single / r.plain)),
+    callsPerJob: {
+      pipeline: median(calls.map((c) => c.pipeline)),
+      single: median(calls.map((c) => c.single)),
+      plain: median(calls.map((c) => c.plain)),
+    },
     // 1 / (1/plain + 1/bare), divided by plain.
     ceiling: median(ratioRuns.map((r) => r.bare / (r.bare + r.plain))),
     cpuMsPerJob: {
