@@ -49,7 +49,7 @@ export function fairnessSection(f: FairnessBench): string[] {
     "",
     `${c.tenants} tenants, each with a campaign in flight: their budgets (get and cancel, 100/1m,1500/1h) and`,
     `pace cursors hold ${c.redisKeys} Redis keys, ${round(c.redisBytes / 1024)} KiB (${round(c.redisBytes / c.tenants)} B a tenant;`,
-    "each job's own ~1.6 KB is counted in section 4). A worker process serving them, once every tenant has",
+    "each job's own ~1.3 KB is counted in section 4). A worker process serving them, once every tenant has",
     `its token (${c.tokens} token requests: one msal client each): RSS ${round(c.workerRssMiB)} MiB against`,
     `${round(c.oneTenantRssMiB)} MiB for one tenant; ${c.redisConnections} Redis connections, the same as for one tenant (one queue,`,
     "one blocking connection, whatever the number of tenants).",
