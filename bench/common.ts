@@ -8,6 +8,11 @@ import { sleep } from "../shared/core/sleep.js";
 import { CANCEL_JOB_NAME, deduplicationId } from "../shared/redis/queues.js";
 import { ensureServerCert } from "../sim/certs.js";
 
+/** Redis's `used_memory`: deltas of it give bytes per job on a Redis nobody else writes to meanwhile. */
+export async function usedMemory(r: { info(section: string): Promise<string> }): Promise<number> {
+  return Number(/used_memory:(\d+)/.exec(await r.info("memory"))?.[1]);
+}
+
 /** Shared by the bench driver and its child processes; read when used, not when this module loads. */
 export function redisUrl(): string {
   return process.env.REDIS_URL ?? "redis://127.0.0.1:6379";

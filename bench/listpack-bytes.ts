@@ -9,13 +9,10 @@ import { Queue } from "bullmq";
 import { startCampaign } from "../jobs/campaign.js";
 import { CampaignStore } from "../shared/redis/campaign-store.js";
 import { keyPrefix } from "../shared/redis/queues.js";
-import { redis, TENANT } from "./common.js";
+import { redis, TENANT, usedMemory } from "./common.js";
 
 /** The value the bench tries (Redis allows up to 4 GB; 512 keeps every field of a job's hash). */
 export const LISTPACK_VALUE_BYTES = 512;
-
-const usedMemory = async (r: { info(section: string): Promise<string> }) =>
-  Number(/used_memory:(\d+)/.exec(await r.info("memory"))?.[1]);
 
 /** Bytes per job of a campaign of `n` waiting jobs (used_memory delta), with the setting raised. */
 export async function listpackJobBytes(prefix: string, comment: string, n = 10_000): Promise<number> {

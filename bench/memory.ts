@@ -9,7 +9,7 @@ import { CampaignStore } from "../shared/redis/campaign-store.js";
 import { keyPrefix } from "../shared/redis/queues.js";
 import { bareJobBytes } from "./bare-job-bytes.js";
 import { startCluster } from "./cluster.js";
-import { QUEUE, rssMiB, sleep, TENANT } from "./common.js";
+import { QUEUE, rssMiB, sleep, TENANT, usedMemory } from "./common.js";
 import { listpackJobBytes } from "./listpack-bytes.js";
 
 export interface MemoryResult {
@@ -29,9 +29,6 @@ export interface MemoryResult {
   delayedAtEnd: number;
   sampleSeconds: number;
 }
-
-const usedMemory = async (r: { info(section: string): Promise<string> }) =>
-  Number(/used_memory:(\d+)/.exec(await r.info("memory"))?.[1]);
 
 export async function measureMemory(
   n: number,

@@ -37,8 +37,8 @@ export const CAMPAIGN_BUDGET_DELAY = "campaign_budget";
  * One job per action while it is waiting, delayed or active, whichever producer added it: 22 URL-safe
  * characters (132 bits of SHA-256) of the tenant and action, lower-cased. A digest, not the 73
  * characters of both ids: BullMQ writes the id into the deduplication key's name and into every
- * waiting job's options, and the shorter one saves about 100 bytes of Redis per waiting job (a fifth
- * of a job with `hash-max-listpack-value 512`, docs/operations.md).
+ * waiting job's options, and the shorter one saves about 160 bytes of Redis per waiting job
+ * (1,438 -> 1,278 B; 1,119 -> 943 B with `hash-max-listpack-value 512`, docs/operations.md).
  */
 export function deduplicationId(tenantId: string, machineActionId: string): string {
   const key = `${tenantId.toLowerCase()}_${machineActionId.toLowerCase()}`;
